@@ -1,0 +1,37 @@
+"""Shared fixtures: every test gets its own wisdom store and default settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import vecpipe as vp
+from vecpipe import settings as settings_module
+
+# Numba's on-disk cache makes the second process (and the second test run) fast; the
+# Makefile points it at .cache/numba, and a plain `pytest` run gets the same.
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "numba")
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_wisdom(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Each test measures afresh: a private cache folder, global settings restored."""
+    cache = tmp_path_factory.mktemp("vecpipe-cache")
+    monkeypatch.setenv("VECPIPE_CACHE_DIR", str(cache))
+    saved = settings_module._GLOBAL[0]
+    yield cache
+    settings_module._GLOBAL[0] = saved
+    vp.set_config(mode=saved.mode, threads=saved.threads)
+
+
+@pytest.fixture
+def cache_dir(_isolated_wisdom: Path) -> Path:
+    """The test's private vecpipe cache folder (where wisdom.json lives)."""
+    return _isolated_wisdom

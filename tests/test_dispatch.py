@@ -1,0 +1,551 @@
+"""The dispatcher: tuning, choosing, remembering, recovering."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+import vecpipe as vp
+
+# -- stages shared by the tests (compiled once per module) ---------------------------------
+
+calls: dict[str, int] = {}
+
+
+def _count(name: str) -> None:
+    calls[name] = calls.get(name, 0) + 1
+
+
+@pytest.fixture(autouse=True)
+def _reset_counts() -> None:
+    calls.clear()
+
+
+def make_affine() -> vp.Stage:
+    """A fresh stage each time, with the numba kernels compiled (and cached) once."""
+
+    def affine(x):
+        _count("reference")
+        out = np.empty(len(x))
+        for i in range(len(x)):
+            out[i] = x[i] * 2.0 + 1.0
+        return out
+
+    s = vp.stage(affine, chunkable=True)
+
+    @s.variant("numpy")
+    def _(x):
+        _count("numpy")
+        return x * 2.0 + 1.0
+
+    s.variant("numba", _affine_kernel)
+    s.variant("numba", _affine_kernel_parallel, name="numba_parallel")
+    return s
+
+
+@numba.njit(nogil=True, cache=True)
+def _affine_kernel(x):
+    out = np.empty(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = x[i] * 2.0 + 1.0
+    return out
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _affine_kernel_parallel(x):
+    out = np.empty(x.shape[0])
+    for i in numba.prange(x.shape[0]):
+        out[i] = x[i] * 2.0 + 1.0
+    return out
+
+
+@pytest.fixture
+def affine() -> vp.Stage:
+    return make_affine()
+
+
+@pytest.fixture
+def x() -> np.ndarray:
+    return np.random.default_rng(0).random(1000)
+
+
+# -- first call: measure, choose, remember ---------------------------------------------------
+
+
+def test_first_call_returns_the_reference_answer(affine, x):
+    np.testing.assert_allclose(affine(x), affine.reference(x))
+
+
+def test_first_call_measures_every_variant(affine, x):
+    affine(x)
+    frame = affine.explain().to_frame()
+    assert set(frame["variant"]) == {"reference", "numpy", "numba", "numba_parallel"}
+    assert (frame["status"].isin(["chosen", "measured"])).all()
+    assert frame["seconds"].notna().all()
+    assert frame["chosen"].sum() == 1
+
+
+def test_compile_time_is_recorded_apart_from_run_time(x):
+    @vp.stage
+    def total(x):
+        s = 0.0
+        for v in x:
+            s += v
+        return s
+
+    @total.variant("numba", fastmath=False)
+    def _(x):  # defined here, so this test really compiles it
+        s = 0.0
+        for i in range(x.shape[0]):
+            s += x[i]
+        return s
+
+    total(x)
+    row = total.explain().to_frame().set_index("variant").loc["numba"]
+    assert row["compile_seconds"] > 0
+    assert row["seconds"] < row["compile_seconds"]
+
+
+def test_a_seen_key_is_not_measured_again(affine, x):
+    affine(x)
+    measured = calls.get("reference", 0)
+    for _ in range(5):
+        affine(x + 1.0)  # same kind of input
+    chosen = affine.choice(x)
+    assert calls.get("reference", 0) == measured + (5 if chosen == "reference" else 0)
+    assert len(affine.explain().to_frame()["key"].unique()) == 1
+
+
+def test_a_new_size_bucket_is_a_new_key(affine):
+    affine(np.ones(10))
+    affine(np.ones(10_000))
+    assert len(affine.explain().to_frame()["key"].unique()) == 2
+
+
+def test_the_chosen_variant_runs_on_later_calls(affine, x):
+    affine(x)
+    affine.pin("numpy")
+    affine.unpin()
+    chosen = affine.choice(x)
+    before = dict(calls)
+    affine(x)
+    if chosen in ("numpy", "reference"):
+        assert calls[chosen] == before.get(chosen, 0) + 1
+    else:
+        assert calls == before  # a numba kernel ran: no Python variant was called
+
+
+def test_a_slow_variant_is_not_chosen(x):
+    @vp.stage
+    def inc(x):
+        return x + 1.0
+
+    @inc.variant("python")
+    def _(x):
+        return np.array([v + 1.0 for v in x])
+
+    inc(x)
+    assert inc.choice(x) == "reference"
+    row = inc.explain().to_frame().set_index("variant").loc["python"]
+    assert row["status"] == "measured" and not row["chosen"]
+
+
+# -- large chunkable inputs are timed on slices -----------------------------------------------
+
+
+def test_large_chunkable_input_times_the_reference_on_a_slice_only():
+    seen: list[int] = []
+
+    @vp.stage(chunkable=True)
+    def slow(x):
+        seen.append(len(x))
+        return np.array([v * 2.0 for v in x])
+
+    @slow.variant("numpy")
+    def _(x):
+        return x * 2.0
+
+    big = np.random.default_rng(1).random(2_000_000)
+    out = slow(big)
+    np.testing.assert_array_equal(out, big * 2.0)
+    assert seen and max(seen) < len(big)  # the reference never ran on the whole input
+    row = slow.explain().to_frame().set_index("variant").loc["reference"]
+    assert row["status"] == "dropped"
+    assert "slower than the best" in row["reason"]
+
+
+def test_non_chunkable_input_is_timed_whole(affine):
+    seen: list[int] = []
+
+    @vp.stage
+    def whole(x):
+        seen.append(len(x))
+        return x.sum()
+
+    @whole.variant("numpy")
+    def _(x):
+        return np.sum(x)
+
+    whole(np.ones(100_000))
+    assert set(seen) == {100_000}
+
+
+# -- disqualification ------------------------------------------------------------------------
+
+
+def test_a_variant_that_differs_is_disqualified_with_a_warning(x):
+    @vp.stage
+    def halve(x):
+        return x / 2.0
+
+    @halve.variant("numpy")
+    def _(x):
+        return x / 2.0 + 1e-3  # wrong
+
+    with pytest.warns(vp.VariantDisqualifiedWarning, match=r"halve.*numpy.*differ"):
+        out = halve(x)
+    np.testing.assert_array_equal(out, x / 2.0)
+    row = halve.explain().to_frame().set_index("variant").loc["numpy"]
+    assert row["status"] == "mismatch"
+    assert "first at index 0" in row["reason"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        halve(x)  # one warning, not one per call
+
+
+def test_nan_positions_must_match(x):
+    @vp.stage
+    def safe_log(x):
+        return np.log(np.where(x > 0.5, x, np.nan))
+
+    @safe_log.variant("numpy")
+    def _(x):
+        return np.log(x)  # no NaN where the reference has them
+
+    with pytest.warns(vp.VariantDisqualifiedWarning):
+        safe_log(x)
+    assert safe_log.choice(x) == "reference"
+
+
+@pytest.mark.parametrize("kind", ["numpy", "numba"])
+def test_a_variant_that_writes_into_its_input_is_caught(kind):
+    @vp.stage
+    def doubled(x):
+        return x * 2.0
+
+    if kind == "numpy":
+
+        @doubled.variant("numpy")
+        def _(x):
+            x *= 2.0
+            return x
+    else:
+
+        @doubled.variant("numba")
+        def _(x):
+            for i in range(x.shape[0]):
+                x[i] *= 2.0
+            return x
+
+    data = np.arange(5.0)
+    with pytest.warns(vp.VariantFailedWarning, match="writes into its input"):
+        out = doubled(data)
+    np.testing.assert_array_equal(data, np.arange(5.0))  # untouched
+    np.testing.assert_array_equal(out, np.arange(5.0) * 2.0)
+    assert doubled.choice(data) == "reference"
+
+
+def test_tuning_never_modifies_the_input(affine, x):
+    before = x.copy()
+    affine(x)
+    np.testing.assert_array_equal(x, before)
+    assert x.flags.writeable
+
+
+def test_a_variant_that_fails_to_compile_is_skipped_with_its_reason(x):
+    @vp.stage
+    def plus_one(x):
+        return x + 1.0
+
+    @plus_one.variant("numba")
+    def _(x):
+        return {"a": x}["a"] + object()  # not compilable
+
+    with pytest.warns(vp.VariantFailedWarning, match="failed to compile"):
+        out = plus_one(x)
+    np.testing.assert_array_equal(out, x + 1.0)
+    row = plus_one.explain().to_frame().set_index("variant").loc["numba"]
+    assert row["status"] == "compile-failed"
+    assert "Error" in row["reason"] and len(row["reason"]) < 400
+
+
+# -- failures at run time ------------------------------------------------------------------------
+
+
+def make_fragile(fail_when: str) -> vp.Stage:
+    @vp.stage
+    def shift(x):
+        return np.array([v + 1.0 for v in x])  # slow: the numpy variant will be chosen
+
+    @shift.variant("numpy")
+    def _(x):
+        if x[0] < 0:
+            if fail_when == "raise":
+                raise RuntimeError("negative input unsupported")
+            return (x + 1.0).astype(np.float32)  # wrong dtype
+        return x + 1.0
+
+    return shift
+
+
+@pytest.mark.parametrize("fail_when", ["raise", "wrong-dtype"])
+def test_a_variant_failing_at_run_time_falls_back_and_warns(fail_when):
+    shift = make_fragile(fail_when)
+    good = np.arange(1.0, 2001.0)
+    shift(good)
+    assert shift.choice(good) == "numpy"
+    bad = -good  # the same kind of input: the numpy route is taken, and fails
+    with pytest.warns(vp.VariantFailedWarning, match=r"shift.*numpy"):
+        out = shift(bad)
+    np.testing.assert_array_equal(out, bad + 1.0)
+    assert out.dtype == np.float64
+    assert shift.choice(bad) == "reference"
+    row = shift.explain().to_frame().set_index("variant").loc["numpy"]
+    assert row["status"] == "failed"
+
+
+def test_when_the_reference_raises_the_caller_gets_its_exception(affine):
+    @vp.stage
+    def first(x):
+        return x[0] * 1.0
+
+    @first.variant("numpy")
+    def _(x):
+        return float(np.asarray(x)[0])
+
+    with pytest.raises(IndexError):
+        first(np.array([]))
+    # nothing was blamed: the next call with good input tunes normally
+    assert first(np.array([3.0])) == 3.0
+
+
+def test_a_stage_whose_every_variant_fails_still_answers(x):
+    @vp.stage
+    def square(x):
+        return x * x
+
+    @square.variant("numpy")
+    def _(x):
+        raise ValueError("broken")
+
+    @square.variant("python")
+    def _(x):
+        raise KeyError("also broken")
+
+    with pytest.warns(vp.VariantFailedWarning):
+        out = square(x)
+    np.testing.assert_array_equal(out, x * x)
+    statuses = square.explain().to_frame().set_index("variant")["status"]
+    assert statuses["numpy"] == statuses["python"] == "failed"
+    assert statuses["reference"] == "chosen"
+
+
+def test_a_failing_pinned_variant_falls_back_to_the_reference(x):
+    @vp.stage
+    def neg(x):
+        return -x
+
+    @neg.variant("numpy")
+    def _(x):
+        raise RuntimeError("boom")
+
+    neg.pin("numpy")
+    with pytest.warns(vp.VariantFailedWarning, match="pinned"):
+        out = neg(x)
+    np.testing.assert_array_equal(out, -x)
+
+
+# -- modes -----------------------------------------------------------------------------------------
+
+
+def test_reference_mode_runs_the_original(affine, x):
+    with vp.config(mode="reference"):
+        affine(x)
+        assert affine.choice(x) == "reference"
+    assert calls == {"reference": 1}
+    assert len(affine.explain()) == 0  # nothing was tuned
+
+
+def test_estimate_mode_chooses_without_timing(affine):
+    with vp.config(mode="estimate"):
+        out = affine(np.ones(100))
+    np.testing.assert_array_equal(out, np.full(100, 3.0))
+    assert "reference" not in calls  # no timing, no comparison
+    frame = affine.explain().to_frame()
+    assert set(frame["source"]) == {"estimated"}
+    assert affine.explain().to_frame().query("chosen")["variant"].item() == "numpy"
+
+
+def test_estimate_mode_uses_stored_measurements(affine, x):
+    affine(x)  # measured, stored in wisdom
+    calls.clear()
+    fresh = make_affine()
+    with vp.config(mode="estimate"):
+        fresh(x)
+    frame = fresh.explain().to_frame()
+    assert set(frame["source"]) == {"wisdom"}
+    chosen = frame.query("chosen")["variant"].item()
+    assert sum(calls.values()) == (1 if chosen in ("reference", "numpy") else 0)  # no timing
+
+
+def test_pin_forces_a_variant(affine, x):
+    affine.pin("numpy")
+    affine(x)
+    assert calls == {"numpy": 1}
+    affine.unpin()
+    affine(x)
+    assert affine.choice(x) is not None
+
+
+def test_the_thread_budget_is_part_of_the_key(affine, x):
+    assert numba.config.NUMBA_NUM_THREADS >= 2, "CI machines have two cores or more"
+    with vp.config(threads=1):
+        affine(x)
+    with vp.config(threads=2):
+        affine(x)
+    keys = set(affine.explain().to_frame()["key"])
+    assert {k.split("threads=")[1] for k in keys} == {"1", "2"}
+
+
+# -- concurrency --------------------------------------------------------------------------------
+
+
+def test_sixteen_threads_tune_a_new_key_once(x, monkeypatch):
+    stage = make_affine()
+    measured: list[str] = []
+    original = stage._dispatcher._measure
+
+    def counting(*args, **kwargs):
+        measured.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stage._dispatcher, "_measure", counting)
+    barrier = threading.Barrier(16)
+    results: list[np.ndarray] = [None] * 16  # type: ignore[list-item]
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        results[i] = stage(x)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(measured) == 1
+    for r in results:
+        np.testing.assert_allclose(r, x * 2.0 + 1.0)
+
+
+# -- wisdom ------------------------------------------------------------------------------
+
+
+def test_measurements_are_stored_for_every_variant(affine, x, cache_dir):
+    affine(x)
+    stored = json.loads((cache_dir / "wisdom.json").read_text())["stages"][affine.id]
+    (records,) = stored.values()
+    assert set(records) == {"reference", "numpy", "numba", "numba_parallel"}
+    assert all("seconds" in r and "source_hash" in r for r in records.values())
+
+
+def test_a_fresh_stage_object_reuses_wisdom(affine, x):
+    affine(x)
+    again = make_affine()
+    calls.clear()
+    again(x)
+    frame = again.explain().to_frame()
+    assert set(frame["source"]) == {"wisdom"}
+    assert "from wisdom" in str(again.explain())
+
+
+STAGE_MODULE = """
+import numpy as np
+import vecpipe as vp
+
+@vp.stage
+def affine(x):
+    out = np.empty(len(x))
+    for i in range(len(x)):
+        out[i] = x[i] * 2.0 + 1.0
+    return out
+
+@affine.variant("numpy")
+def _(x):
+    return x * {factor} + 1.0
+
+@affine.variant("python")
+def _(x):
+    return np.array([v * 2.0 + 1.0 for v in x])
+"""
+
+RUN_IT = """
+import json, numpy as np, pipeline_stages as m
+m.affine(np.ones(1000))
+frame = m.affine.explain().to_frame()
+print(json.dumps(dict(zip(frame.variant, frame.source))))
+"""
+
+
+def _run_process(folder: Path, cache_dir: Path) -> dict[str, str]:
+    env = {"VECPIPE_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_IT], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_second_process_reuses_wisdom_and_a_changed_variant_is_remeasured(tmp_path, cache_dir):
+    module = tmp_path / "pipeline_stages.py"
+    module.write_text(textwrap.dedent(STAGE_MODULE.format(factor="2.0")))
+    first = _run_process(tmp_path, cache_dir)
+    assert set(first.values()) == {"measured"}
+    second = _run_process(tmp_path, cache_dir)
+    assert set(second.values()) == {"wisdom"}
+    module.write_text(textwrap.dedent(STAGE_MODULE.format(factor="(1.0 + 1.0)")))
+    third = _run_process(tmp_path, cache_dir)
+    assert third == {"reference": "measured", "numpy": "measured", "python": "wisdom"}
+
+
+def test_a_corrupt_wisdom_file_is_rebuilt_with_a_warning(affine, x, cache_dir):
+    (cache_dir / "wisdom.json").write_text("{ this is not json")
+    with pytest.warns(vp.WisdomWarning, match="rebuilt"):
+        out = affine(x)
+    np.testing.assert_allclose(out, x * 2.0 + 1.0)
+    stored = json.loads((cache_dir / "wisdom.json").read_text())
+    assert affine.id in stored["stages"]
+
+
+def test_adding_a_variant_forgets_in_memory_decisions(x):
+    @vp.stage
+    def inc(x):
+        return x + 1
+
+    inc(x)
+    assert len(inc.explain()) == 1
+
+    @inc.variant("numpy")
+    def _(x):
+        return np.add(x, 1)
+
+    assert len(inc.explain()) == 0
+    inc(x)
+    assert set(inc.explain().to_frame()["variant"]) == {"reference", "numpy"}

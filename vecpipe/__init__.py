@@ -1,0 +1,79 @@
+"""vecpipe: keep your pipeline's Python as the reference; run measured, verified variants.
+
+Each stage keeps its original function unchanged as the *reference*. Faster *variants*
+(vectorized NumPy, Numba kernels compiled ``nogil=True``) sit beside it; a dispatcher
+measures them on the inputs you really have, runs the fastest per kind of input, checks
+their answers against the reference, and remembers its choices across runs.
+
+Examples
+--------
+>>> import numpy as np
+>>> import vecpipe as vp
+>>> @vp.stage
+... def scale_shift(x):
+...     out = np.empty(len(x))
+...     for i in range(len(x)):
+...         out[i] = x[i] * 2.0 + 1.0
+...     return out
+>>> @scale_shift.variant("numpy")
+... def _(x):
+...     return x * 2.0 + 1.0
+>>> scale_shift(np.arange(3.0))
+array([1., 3., 5.])
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from vecpipe.errors import (
+    GILWarning,
+    InvalidArgument,
+    StageCallError,
+    UnknownVariant,
+    VariantDisqualifiedWarning,
+    VariantFailedWarning,
+    VecpipeError,
+    VecpipeWarning,
+    WisdomError,
+    WisdomWarning,
+)
+from vecpipe.explain import Explanation
+from vecpipe.pipeline import Pipeline, RunReport, StageRun
+from vecpipe.settings import MODES, Settings, config, get_config, set_config
+from vecpipe.stage import Stage, stage
+from vecpipe.variant import KINDS, Variant
+from vecpipe.wisdom import wisdom
+
+try:
+    __version__ = version("vecpipe")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "KINDS",
+    "MODES",
+    "Explanation",
+    "GILWarning",
+    "InvalidArgument",
+    "Pipeline",
+    "RunReport",
+    "Settings",
+    "Stage",
+    "StageCallError",
+    "StageRun",
+    "UnknownVariant",
+    "Variant",
+    "VariantDisqualifiedWarning",
+    "VariantFailedWarning",
+    "VecpipeError",
+    "VecpipeWarning",
+    "WisdomError",
+    "WisdomWarning",
+    "__version__",
+    "config",
+    "get_config",
+    "set_config",
+    "stage",
+    "wisdom",
+]

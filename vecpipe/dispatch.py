@@ -1,0 +1,784 @@
+"""The dispatcher: per kind of input, measure the variants, choose, remember, recover.
+
+One call of a stage, end to end::
+
+    key(args) -> route cache -- hit --> variant(args) -> check the output's form -> result
+                      | miss (one thread tunes a key; the others wait for its decision)
+                      v
+                wisdom on disk -- every variant stored for its current source --> decision
+                      | anything missing
+                      v
+                compile (timed, never counted as run time), then time the variants on the
+                call's input -- or, for a large ``chunkable`` input, on growing slices,
+                dropping variants far slower than the best -- comparing each output with
+                the reference's; choose the fastest; store every measurement in wisdom
+
+A variant that raises or returns a malformed result at run time is marked failed for
+that key; the next best (finally the reference) answers, and one warning says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from vecpipe.equality import compare
+from vecpipe.errors import (
+    StageCallError,
+    VariantDisqualifiedWarning,
+    VariantFailedWarning,
+    WisdomWarning,
+)
+from vecpipe.keys import Key, describe_key, make_key
+from vecpipe.settings import Settings
+from vecpipe.variant import Variant, _first_lines, describe_failure, readonly
+from vecpipe.wisdom import get_wisdom
+
+if TYPE_CHECKING:
+    from vecpipe.stage import Stage
+
+__all__ = ["Decision", "Trial"]
+
+#: Tuning spends at most about max(BUDGET_FLOOR, BUDGET_FACTOR x the chosen variant's
+#: time) running variants, compilation aside.
+BUDGET_FLOOR = 0.25
+BUDGET_FACTOR = 5.0
+#: Chunkable inputs longer than this are timed on slices first, growing by RUNG_GROWTH.
+FIRST_RUNG = 1 << 14
+RUNG_GROWTH = 8
+#: On a slice, a variant this many times slower than the best is not run on more data.
+DROP_RATIO = 8.0
+#: Repeated timings last at least this long each, so a tiny input is timed in a loop.
+SAMPLE_SECONDS = 2e-4
+MAX_SAMPLES = 5
+
+#: Statuses a variant can have for one key.
+STATUSES = ("chosen", "measured", "dropped", "compile-failed", "failed", "mismatch", "not-run")
+_USABLE = ("chosen", "measured", "dropped")
+
+#: In ``estimate`` mode with nothing stored: the preferred kinds by input size, a coarse
+#: rule from the measurements in docs/performance.md (NumPy's low call overhead wins on
+#: small inputs, a serial kernel in the middle, a parallel kernel on large ones).
+ESTIMATE_ORDER = (
+    (1 << 12, ("numpy", "numba", "python", "numba_parallel")),
+    (1 << 18, ("numba", "numpy", "numba_parallel", "python")),
+    (None, ("numba_parallel", "numba", "numpy", "python")),
+)
+
+
+@dataclasses.dataclass
+class Trial:
+    """What is known of one variant for one key."""
+
+    variant: str
+    status: str
+    seconds: float | None = None
+    compile_seconds: float | None = None
+    reason: str = ""
+    source: str = "measured"  # "measured", "wisdom" or "estimated"
+
+    def record(self, variant: Variant, reference_hash: str, size: int) -> dict[str, Any]:
+        """The JSON record stored in wisdom."""
+        return {
+            "status": "measured" if self.status == "chosen" else self.status,
+            "seconds": self.seconds,
+            "compile_seconds": self.compile_seconds,
+            "reason": self.reason,
+            "size": size,
+            "source_hash": variant.source_hash,
+            "reference_hash": reference_hash,
+            "time": time.time(),
+        }
+
+
+@dataclasses.dataclass
+class Decision:
+    """For one stage and one key: what was chosen, why, and every variant's trial."""
+
+    key: str
+    how: str  # "measured", "wisdom", "estimated" or "trivial"
+    chosen: str = "reference"
+    reason: str = ""
+    trials: dict[str, Trial] = dataclasses.field(default_factory=dict)
+    tuning_seconds: float = 0.0
+    size: int = 0
+
+    def ranking(self) -> list[str]:
+        """Usable variants, fastest first (the reference always last among equals)."""
+        usable = [t for t in self.trials.values() if t.status in _USABLE or t.source == "estimated"]
+        usable = [t for t in usable if t.status != "not-run" or t.variant == self.chosen]
+        usable.sort(
+            key=lambda t: (t.seconds if t.seconds is not None else np.inf, t.variant == "reference")
+        )
+        return [t.variant for t in usable]
+
+
+class Route:
+    """What a known key runs: the function, and a cheap check of its output's form."""
+
+    __slots__ = ("check", "fn", "name")
+
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        check: Callable[[Any, tuple[Any, ...]], bool] | None,
+    ) -> None:
+        self.name = name
+        self.fn = fn
+        self.check = check
+
+
+def _shape_source(out: Any, args: tuple[Any, ...]) -> int | None:
+    shape = getattr(out, "shape", None)
+    if shape is None:
+        return None
+    for i, a in enumerate(args):
+        if getattr(a, "shape", None) == shape:
+            return i
+    return None
+
+
+def make_check(sample: Any, args: tuple[Any, ...]) -> Callable[[Any, tuple[Any, ...]], bool]:
+    """Build a check that a later output has the same form as ``sample`` had for ``args``.
+
+    Same type; for arrays the same dtype and dimensions, and the shape of the argument
+    whose shape it had; for pandas objects the same dtype(s) and length rule; for tuples
+    the same length. Values are not checked (tuning compared them with the reference's).
+    """
+    kind = type(sample)
+    if isinstance(sample, np.ndarray):
+        dtype, ndim, source = sample.dtype, sample.ndim, _shape_source(sample, args)
+        # ``is`` first: dtypes of the same kind are usually one object, and this runs on
+        # every call.
+        if source is None:
+            return lambda out, a: (
+                type(out) is kind
+                and (out.dtype is dtype or out.dtype == dtype)
+                and out.ndim == ndim
+            )
+        if ndim == 1:
+            return lambda out, a: (
+                type(out) is kind
+                and (out.dtype is dtype or out.dtype == dtype)
+                and len(out) == len(a[source])
+            )
+        return lambda out, a: (
+            type(out) is kind
+            and (out.dtype is dtype or out.dtype == dtype)
+            and out.shape == a[source].shape
+        )
+    if isinstance(sample, pd.Series | pd.DataFrame):
+        source = _shape_source(sample, args)
+        if source is None:
+            return lambda out, a: type(out) is kind
+        return lambda out, a: type(out) is kind and out.shape == a[source].shape
+    if isinstance(sample, tuple):
+        length = len(sample)
+        return lambda out, a: type(out) is kind and len(out) == length
+    return lambda out, a: type(out) is kind
+
+
+def _chunk_length(args: tuple[Any, ...]) -> int | None:
+    for a in args:
+        if isinstance(a, np.ndarray | pd.Series | pd.DataFrame) and getattr(a, "ndim", 0) >= 1:
+            return len(a)
+    return None
+
+
+def _element_count(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    sizes = [getattr(a, "size", None) for a in (*args, *kwargs.values())]
+    return max((int(s) for s in sizes if isinstance(s, int | np.integer)), default=0)
+
+
+def _head(value: Any, n: int, m: int) -> Any:
+    if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
+        return value[:m]
+    if isinstance(value, pd.Series | pd.DataFrame) and len(value) == n:
+        return value.iloc[:m]
+    return value
+
+
+def _rungs(n: int | None, chunkable: bool) -> list[int | None]:
+    """Slice lengths to time on, growing; None is the whole input."""
+    if not chunkable or n is None or n <= FIRST_RUNG * 2:
+        return [None]
+    rungs: list[int | None] = []
+    m = FIRST_RUNG
+    while m * 2 < n:
+        rungs.append(m)
+        m *= RUNG_GROWTH
+    rungs.append(None)
+    return rungs
+
+
+def _time(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], allowance: float
+) -> tuple[Any, float, float]:
+    """Run ``fn``; repeat while the allowance lasts. Return (output, best seconds, spent)."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    best = spent = time.perf_counter() - start
+    number = 1 if best > SAMPLE_SECONDS else max(1, int(SAMPLE_SECONDS / max(best, 1e-7)))
+    for _ in range(MAX_SAMPLES):
+        if spent + best * number * 1.5 > allowance:
+            break
+        start = time.perf_counter()
+        for _ in range(number):
+            out = fn(*args, **kwargs)
+        elapsed = time.perf_counter() - start
+        spent += elapsed
+        best = min(best, elapsed / number)
+    return out, best, spent
+
+
+def _fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "-"
+    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= factor:
+            return f"{s / factor:.3g} {unit}"
+    return f"{s * 1e9:.3g} ns"
+
+
+class Dispatcher:
+    """The decisions of one stage: routes for known keys, tuning for new ones."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.routes: dict[Key, Route] = {}
+        self.decisions: dict[Key, Decision] = {}
+        self.checks: dict[tuple[Key, str], Callable[[Any, tuple[Any, ...]], bool]] = {}
+        self._lock = threading.RLock()
+        self._tuning: dict[Key, threading.Event] = {}
+        self._warned: set[tuple[str, str]] = set()
+
+    def reset(self) -> None:
+        """Forget every in-memory decision (wisdom on disk stays)."""
+        with self._lock:
+            self.routes.clear()
+            self.decisions.clear()
+            self.checks.clear()
+
+    # -- the slow path -------------------------------------------------------------------
+
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
+        """Dispatch a call whose key has no route yet (or that the fast path cannot take)."""
+        stage = self.stage
+        if settings.mode == "reference":
+            return stage.reference(*args, **kwargs)
+        if stage._pinned is not None:
+            return self._call_pinned(stage._pinned, args, kwargs)
+        key = make_key(settings.tag, args, kwargs)
+        route = self.routes.get(key)
+        if route is not None:
+            return self.run_route(route, key, args, kwargs)
+        stage._check_arguments(args, kwargs)
+        while True:
+            with self._lock:
+                route = self.routes.get(key)
+                if route is not None:
+                    break
+                event = self._tuning.get(key)
+                if event is None:
+                    event = self._tuning[key] = threading.Event()
+                    owner = True
+                else:
+                    owner = False
+            if not owner:
+                event.wait()
+                continue
+            try:
+                route, result, have_result = self._decide(key, args, kwargs, settings)
+                self.routes[key] = route
+            finally:
+                with self._lock:
+                    del self._tuning[key]
+                event.set()
+            if have_result:
+                return result
+            break
+        return self.run_route(route, key, args, kwargs)
+
+    def run_route(
+        self, route: Route, key: Key, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Run a route with its checks, recovering from a failure."""
+        if route.check is None:
+            return route.fn(*args, **kwargs)
+        try:
+            out = route.fn(*args, **kwargs)
+        except Exception as exc:
+            return self.recover(route, args, kwargs, exc, None)
+        if route.check(out, args):
+            return out
+        return self.recover(route, args, kwargs, None, out)
+
+    def _call_pinned(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        stage = self.stage
+        if name == "reference":
+            return stage.reference(*args, **kwargs)
+        variant = stage._variants[name]
+        try:
+            return variant.run(*args, **kwargs)
+        except Exception as exc:
+            try:
+                out = stage.reference(*args, **kwargs)
+            except Exception:
+                raise exc from None  # the input is bad for the reference too
+            self._warn_once(
+                VariantFailedWarning,
+                f"stage {stage.name!r}: pinned variant {name!r} raised "
+                f"{_first_lines(exc)}; the reference answered instead "
+                f"(unpin with {stage.name}.unpin())",
+                name,
+            )
+            return out
+
+    # -- failures at run time -------------------------------------------------------------
+
+    def recover(
+        self,
+        route: Route,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        exc: BaseException | None,
+        out: Any,
+    ) -> Any:
+        """A routed variant raised or gave a malformed output: fall back, mark, warn."""
+        stage = self.stage
+        from vecpipe.settings import get_config
+
+        key = make_key(get_config().tag, args, kwargs)
+        decision = self.decisions.get(key)
+        failures = {route.name: self._malformed(route.name, exc, out, args)}
+        ranking = decision.ranking() if decision is not None else [route.name, "reference"]
+        answer: tuple[str, Any] | None = None
+        for name in ranking:
+            if name in failures or name == "reference":
+                continue
+            variant = stage._variants.get(name)
+            if variant is None:
+                continue
+            try:
+                candidate = variant.run(*args, **kwargs)
+            except Exception as err:
+                failures[name] = describe_failure(err)
+                continue
+            check = self.checks.get((key, name))
+            if check is not None and not check(candidate, args):
+                failures[name] = self._malformed(name, None, candidate, args)
+                continue
+            answer = (name, candidate)
+            break
+        if answer is None:
+            # The reference's own exception, if any, reaches the caller: the input is bad
+            # for every implementation, so no variant is blamed.
+            answer = ("reference", stage.reference(*args, **kwargs))
+        with self._lock:
+            for name, reason in failures.items():
+                self._mark_failed(key, decision, name, reason)
+            chosen = answer[0]
+            self.routes[key] = self._route_for(key, chosen)
+            if decision is not None:
+                decision.chosen = chosen
+                decision.reason = f"{', '.join(failures)} failed at run time; next best is {chosen}"
+                if chosen in decision.trials:
+                    decision.trials[chosen].status = "chosen"
+        return answer[1]
+
+    def _malformed(
+        self, name: str, exc: BaseException | None, out: Any, args: tuple[Any, ...]
+    ) -> str:
+        if exc is not None:
+            return describe_failure(exc)
+        form = getattr(out, "dtype", None)
+        shape = getattr(out, "shape", None)
+        return (
+            f"returned a malformed result: {type(out).__name__}"
+            + (f" of dtype {form}" if form is not None else "")
+            + (f" and shape {shape}" if shape is not None else "")
+            + " where its tuning run gave another form"
+        )
+
+    def _mark_failed(self, key: Key, decision: Decision | None, name: str, reason: str) -> None:
+        stage = self.stage
+        if decision is not None:
+            trial = decision.trials.get(name) or Trial(name, "failed")
+            trial.status, trial.reason = "failed", f"at run time: {reason}"
+            decision.trials[name] = trial
+            variant = stage._variants.get(name)
+            if variant is not None:
+                self._store(
+                    decision.key,
+                    {name: trial.record(variant, stage._reference.source_hash, decision.size)},
+                )
+        self._warn_once(
+            VariantFailedWarning,
+            f"stage {stage.name!r}: variant {name!r} failed for "
+            f"{decision.key if decision else describe_key(key)}: {reason}; "
+            "the next best variant (finally the reference) answers instead",
+            name,
+        )
+
+    def _warn_once(self, category: type[Warning], message: str, variant: str) -> None:
+        marker = (category.__name__, message)
+        if marker in self._warned:
+            return
+        self._warned.add(marker)
+        warnings.warn(message, category, stacklevel=5)
+
+    # -- deciding --------------------------------------------------------------------------
+
+    def _route_for(self, key: Key, name: str) -> Route:
+        stage = self.stage
+        if name == "reference":
+            return Route("reference", stage.reference, None)
+        check = self.checks.get((key, name))
+        if check is None:
+            check = self._learning_check(key, name)
+        return Route(name, stage._variants[name].run, check)
+
+    def _learning_check(self, key: Key, name: str) -> Callable[[Any, tuple[Any, ...]], bool]:
+        """For a variant chosen without a run here: its first output sets the form."""
+
+        def learn(out: Any, args: tuple[Any, ...]) -> bool:
+            check = make_check(out, args)
+            self.checks[(key, name)] = check
+            route = self.routes.get(key)
+            if route is not None and route.name == name:
+                route.check = check
+            return True
+
+        return learn
+
+    def _decide(
+        self, key: Key, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings
+    ) -> tuple[Route, Any, bool]:
+        stage = self.stage
+        key_text = describe_key(key)
+        if not stage._variants:
+            decision = Decision(
+                key_text, "trivial", "reference", "the stage has only its reference"
+            )
+            decision.trials["reference"] = Trial("reference", "chosen", source="trivial")
+            self.decisions[key] = decision
+            return self._route_for(key, "reference"), None, False
+        stored = self._stored(key_text)
+        if settings.mode == "estimate":
+            decision = self._from_wisdom(key_text, stored) or self._estimate(key_text, args, kwargs)
+            self.decisions[key] = decision
+            return self._route_for(key, decision.chosen), None, False
+        decision = self._from_wisdom(key_text, stored)
+        if decision is not None:
+            self.decisions[key] = decision
+            return self._route_for(key, decision.chosen), None, False
+        decision, result, have_result = self._measure(key, key_text, args, kwargs, stored)
+        self.decisions[key] = decision
+        return self._route_for(key, decision.chosen), result, have_result
+
+    def _stored(self, key_text: str) -> dict[str, Trial]:
+        """Trials stored in wisdom that are still valid for the current sources."""
+        stage = self.stage
+        try:
+            records = get_wisdom().lookup(stage.id, key_text)
+        except OSError as exc:  # an unreadable cache folder must never break a call
+            warnings.warn(
+                f"vecpipe wisdom is unreadable ({exc}); measuring afresh",
+                WisdomWarning,
+                stacklevel=6,
+            )
+            return {}
+        valid: dict[str, Trial] = {}
+        reference_hash = stage._reference.source_hash
+        for variant in stage._all_variants():
+            record = records.get(variant.name)
+            if (
+                not record
+                or record.get("source_hash") != variant.source_hash
+                or record.get("reference_hash") != reference_hash
+                or record.get("status") not in STATUSES
+            ):
+                continue
+            valid[variant.name] = Trial(
+                variant.name,
+                record["status"],
+                record.get("seconds"),
+                record.get("compile_seconds"),
+                record.get("reason", ""),
+                source="wisdom",
+            )
+        return valid
+
+    def _from_wisdom(self, key_text: str, stored: dict[str, Trial]) -> Decision | None:
+        names = [v.name for v in self.stage._all_variants()]
+        if not names or any(name not in stored for name in names):
+            return None
+        decision = Decision(key_text, "wisdom", trials={n: stored[n] for n in names})
+        self._choose(decision)
+        decision.reason = f"from wisdom: {decision.reason}"
+        return decision
+
+    def _choose(self, decision: Decision) -> None:
+        ranking = [
+            t for t in decision.trials.values() if t.status in _USABLE and t.seconds is not None
+        ]
+        ranking.sort(key=lambda t: (t.seconds, t.variant == "reference"))
+        for trial in decision.trials.values():
+            if trial.status == "chosen":
+                trial.status = "measured"
+        if not ranking:
+            decision.chosen, decision.reason = "reference", "no variant was usable"
+            return
+        best = ranking[0]
+        best.status = "chosen"
+        decision.chosen = best.variant
+        reference = decision.trials.get("reference")
+        parts = [f"fastest of {len(ranking)} usable"]
+        if len(ranking) > 1 and ranking[1].variant != "reference":
+            parts.append(
+                f"{ranking[1].seconds / best.seconds:.3g}x faster than {ranking[1].variant}"
+            )
+        if reference is not None and reference.seconds and best.variant != "reference":
+            parts.append(f"{reference.seconds / best.seconds:.3g}x faster than the reference")
+        decision.reason = "; ".join(parts)
+
+    def _estimate(self, key_text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Decision:
+        stage = self.stage
+        n = _chunk_length(args) or _element_count(args, kwargs)
+        order = next(kinds for limit, kinds in ESTIMATE_ORDER if limit is None or n < limit)
+        decision = Decision(key_text, "estimated", size=n)
+
+        def rank(variant: Variant) -> int:
+            label = "numba_parallel" if variant.parallel else variant.kind
+            return order.index(label) if label in order else len(order)
+
+        candidates = sorted(stage._variants.values(), key=rank)
+        ro_args, ro_kwargs = _protect(args, kwargs)
+        for variant in candidates:
+            try:
+                compile_seconds = _compile(variant, args, kwargs, ro_args, ro_kwargs)
+            except Exception as exc:
+                decision.trials[variant.name] = Trial(
+                    variant.name, "compile-failed", reason=_first_lines(exc), source="estimated"
+                )
+                continue
+            if decision.chosen == "reference":
+                decision.chosen = variant.name
+                decision.trials[variant.name] = Trial(
+                    variant.name, "chosen", None, compile_seconds, source="estimated"
+                )
+            else:
+                decision.trials[variant.name] = Trial(variant.name, "not-run", source="estimated")
+        decision.trials["reference"] = Trial("reference", "not-run", source="estimated")
+        if decision.chosen == "reference":
+            decision.trials["reference"].status = "chosen"
+        decision.reason = (
+            f"estimated without timing: n={n} prefers {' > '.join(order)} (no wisdom stored)"
+        )
+        return decision
+
+    def _measure(
+        self,
+        key: Key,
+        key_text: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        stored: dict[str, Trial],
+    ) -> tuple[Decision, Any, bool]:
+        stage = self.stage
+        started = time.perf_counter()
+        n = _chunk_length(args)
+        size = n if n is not None else _element_count(args, kwargs)
+        decision = Decision(key_text, "measured", size=size)
+        reference = stage._reference
+        ro_args, ro_kwargs = _protect(args, kwargs)
+
+        # Stored trials stay valid; the reference is re-run for comparisons regardless.
+        todo: list[Variant] = []
+        for variant in stage._variants.values():
+            if variant.name in stored:
+                decision.trials[variant.name] = stored[variant.name]
+            else:
+                todo.append(variant)
+        runnable: list[Variant] = []
+        for variant in todo:
+            try:
+                seconds = _compile(variant, args, kwargs, ro_args, ro_kwargs)
+            except Exception as exc:
+                reason = describe_failure(exc)
+                decision.trials[variant.name] = Trial(variant.name, "compile-failed", reason=reason)
+                self._warn_once(
+                    VariantFailedWarning,
+                    f"stage {stage.name!r}: variant {variant.name!r} failed to compile for "
+                    f"{key_text}: {reason}; the other variants run instead",
+                    variant.name,
+                )
+                continue
+            decision.trials[variant.name] = Trial(variant.name, "measured", compile_seconds=seconds)
+            runnable.append(variant)
+
+        decision.trials["reference"] = Trial("reference", "measured")
+        alive: list[Variant] = [reference, *runnable]
+        spent = 0.0
+        seconds: dict[str, float] = {}
+        outputs: dict[str, Any] = {}
+        full_run: set[str] = set()
+        rungs = _rungs(n, stage.chunkable)
+        compared: set[str] = set()
+        for position, rung in enumerate(rungs):
+            m = n if rung is None else rung
+            a, kw = (ro_args, ro_kwargs) if rung is None else _slice(ro_args, ro_kwargs, n, rung)
+            expected: Any = None
+            have_expected = False
+            for index, variant in enumerate(alive):
+                budget = max(BUDGET_FLOOR, BUDGET_FACTOR * min(seconds.values(), default=0.0))
+                allowance = max(0.0, budget - spent) / max(1, len(alive) - index)
+                if variant is reference:
+                    # The reference's exception means the input is bad: it reaches the caller.
+                    out, t, cost = _time(reference.run, a, kw, allowance)
+                    expected, have_expected = out, True
+                else:
+                    try:
+                        out, t, cost = _time(variant.run, a, kw, allowance)
+                    except Exception as exc:
+                        self._disqualify(
+                            decision, variant, "failed", describe_failure(exc), key_text
+                        )
+                        continue
+                    if have_expected and variant.name not in compared:
+                        compared.add(variant.name)
+                        reason = compare(expected, out)
+                        if reason is not None:
+                            self._disqualify(decision, variant, "mismatch", reason, key_text)
+                            continue
+                    self.checks[(key, variant.name)] = make_check(out, a)
+                spent += cost
+                seconds[variant.name] = t * ((n or 1) / (m or 1))
+                if rung is None:
+                    outputs[variant.name] = out
+                    full_run.add(variant.name)
+            alive = [v for v in alive if decision.trials[v.name].status == "measured"]
+            if position == len(rungs) - 1:
+                break
+            best = min(seconds[v.name] for v in alive)
+            keep = []
+            for variant in alive:
+                if seconds[variant.name] > DROP_RATIO * best:
+                    trial = decision.trials.setdefault(
+                        variant.name, Trial(variant.name, "measured")
+                    )
+                    trial.status = "dropped"
+                    trial.reason = (
+                        f"{seconds[variant.name] / best:.3g}x slower than the best on {m:,} "
+                        "rows, so not run on more (time extrapolated)"
+                    )
+                else:
+                    keep.append(variant)
+            alive = keep
+            next_m = rungs[position + 1] or n
+            projected = sum(seconds[v.name] * (next_m / (n or 1)) for v in alive)
+            if alive and spent + projected > max(BUDGET_FLOOR, BUDGET_FACTOR * best) * 1.5:
+                # Growing further would overspend: choose on this slice's timings.
+                for variant in alive:
+                    decision.trials[variant.name].reason = f"timed on {m:,} of {n:,} rows"
+                break
+
+        for name, t in seconds.items():
+            trial = decision.trials.setdefault(name, Trial(name, "measured"))
+            trial.seconds = t
+        self._choose(decision)
+        decision.tuning_seconds = time.perf_counter() - started
+        records = {
+            name: trial.record(stage._variant(name), reference.source_hash, size)
+            for name, trial in decision.trials.items()
+            if trial.source == "measured"
+        }
+        self._store(key_text, records)
+        chosen = decision.chosen
+        if chosen in full_run:
+            return decision, _unprotect(outputs[chosen], ro_args, args), True
+        return decision, None, False
+
+    def _disqualify(
+        self, decision: Decision, variant: Variant, status: str, reason: str, key_text: str
+    ) -> None:
+        decision.trials[variant.name] = Trial(
+            variant.name, status, None, decision.trials[variant.name].compile_seconds, reason
+        )
+        category = VariantDisqualifiedWarning if status == "mismatch" else VariantFailedWarning
+        verb = "differs from the reference" if status == "mismatch" else "failed"
+        self._warn_once(
+            category,
+            f"stage {self.stage.name!r}: variant {variant.name!r} {verb} on {key_text}: "
+            f"{reason}; it is not used for this kind of input",
+            variant.name,
+        )
+
+    def _store(self, key_text: str, records: dict[str, dict[str, Any]]) -> None:
+        if not records:
+            return
+        try:
+            get_wisdom().record(self.stage.id, key_text, records)
+        except OSError as exc:
+            warnings.warn(
+                f"vecpipe could not store wisdom ({exc}); decisions stay in memory",
+                WisdomWarning,
+                stacklevel=6,
+            )
+
+
+def _compile(
+    variant: Variant,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    ro_args: tuple[Any, ...],
+    ro_kwargs: dict[str, Any],
+) -> float | None:
+    """Compile for the read-only views used while tuning and for the caller's own types."""
+    first = variant.compile_for(ro_args, ro_kwargs)
+    second = variant.compile_for(args, kwargs)
+    return None if first is None else first + (second or 0.0)
+
+
+def _protect(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return tuple(readonly(a) for a in args), {k: readonly(v) for k, v in kwargs.items()}
+
+
+def _slice(
+    args: tuple[Any, ...], kwargs: dict[str, Any], n: int | None, m: int
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    assert n is not None
+    return tuple(_head(a, n, m) for a in args), {k: _head(v, n, m) for k, v in kwargs.items()}
+
+
+def _unprotect(out: Any, protected: tuple[Any, ...], original: tuple[Any, ...]) -> Any:
+    """An output that is one of the read-only inputs is given back as the caller's object."""
+    for p, o in zip(protected, original, strict=True):
+        if out is p:
+            return o
+    return out
+
+
+def check_arguments(stage: Stage, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Raise :class:`StageCallError` if the reference would not accept these arguments."""
+    signature = stage._signature
+    if signature is None:
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        msg = (
+            f"stage {stage.name!r}: {exc}; its reference is called as "
+            f"{stage.reference.__name__}{signature}"
+        )
+        raise StageCallError(msg) from None

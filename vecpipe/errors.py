@@ -1,0 +1,65 @@
+"""One hierarchy of exceptions and warnings for vecpipe.
+
+Every error subclasses :class:`VecpipeError`; errors about a bad argument also subclass
+the builtin a user would catch (``TypeError`` or ``ValueError``). Every warning
+subclasses :class:`VecpipeWarning`, so ``warnings.simplefilter("error", VecpipeWarning)``
+turns them all into errors.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GILWarning",
+    "InvalidArgument",
+    "StageCallError",
+    "UnknownVariant",
+    "VariantDisqualifiedWarning",
+    "VariantFailedWarning",
+    "VecpipeError",
+    "VecpipeWarning",
+    "WisdomError",
+    "WisdomWarning",
+]
+
+
+class VecpipeError(Exception):
+    """Base class of every error vecpipe raises."""
+
+
+class InvalidArgument(VecpipeError, TypeError):
+    """An argument to a vecpipe function has the wrong type or value."""
+
+
+class UnknownVariant(VecpipeError, KeyError):
+    """A variant name that the stage does not have."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class StageCallError(VecpipeError, TypeError):
+    """A stage was called with arguments its reference does not accept."""
+
+
+class WisdomError(VecpipeError, ValueError):
+    """A wisdom file cannot be read, written or imported."""
+
+
+class VecpipeWarning(UserWarning):
+    """Base class of every warning vecpipe emits."""
+
+
+class VariantFailedWarning(VecpipeWarning):
+    """A variant raised, failed to compile or returned a malformed result; another ran."""
+
+
+class VariantDisqualifiedWarning(VecpipeWarning):
+    """A variant's output differed from the reference's, so it is not used for that input."""
+
+
+class GILWarning(VecpipeWarning):
+    """A variant holds the GIL (a Numba kernel compiled without ``nogil=True``)."""
+
+
+class WisdomWarning(VecpipeWarning):
+    """The wisdom file was unusable (corrupt, foreign, unwritable) and is being rebuilt."""

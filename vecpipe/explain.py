@@ -1,0 +1,167 @@
+"""Decision tables: what ran for each kind of input, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from vecpipe.stage import Stage
+
+__all__ = ["COLUMNS", "Explanation"]
+
+#: The columns of :meth:`Explanation.to_frame`, in order.
+COLUMNS = (
+    "stage",
+    "key",
+    "variant",
+    "status",
+    "chosen",
+    "seconds",
+    "compile_seconds",
+    "speedup",
+    "source",
+    "releases_gil",
+    "parallel",
+    "reason",
+)
+
+
+def _seconds(s: float | None) -> str:
+    if s is None or s != s:
+        return "-"
+    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= factor:
+            return f"{s / factor:.3g} {unit}"
+    return f"{s * 1e9:.3g} ns"
+
+
+def _gil(value: bool | None) -> str:
+    return {True: "released", False: "held", None: "partly"}[value]
+
+
+class Explanation:
+    """A decision table: one row per (stage, key, variant).
+
+    Print it for a readable table; :meth:`to_frame` gives a :class:`pandas.DataFrame`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vecpipe as vp
+    >>> @vp.stage
+    ... def inc(x):
+    ...     return x + 1
+    >>> _ = inc(np.zeros(5))
+    >>> table = inc.explain()
+    >>> list(table.to_frame().columns[:4])
+    ['stage', 'key', 'variant', 'status']
+    """
+
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        headers: dict[tuple[str, str], str],
+        notes: dict[str, str],
+    ) -> None:
+        self.rows = rows
+        self._headers = headers  # (stage, key) summary lines
+        self._notes = notes  # per stage: pinned, variants
+
+    @classmethod
+    def of_stages(cls, stages: Iterable[Stage]) -> Explanation:
+        """Gather the decisions of several stages into one table."""
+        rows: list[dict[str, Any]] = []
+        headers: dict[tuple[str, str], str] = {}
+        notes: dict[str, str] = {}
+        for stage in stages:
+            variants = {v.name: v for v in stage._all_variants()}
+            pinned = f"; pinned to {stage.pinned!r}" if stage.pinned else ""
+            names = ", ".join(variants)
+            notes[stage.name] = f"variants: {names}{pinned}"
+            for decision in list(stage._dispatcher.decisions.values()):
+                estimate = "estimate mode" if decision.how == "estimated" else decision.how
+                headers[(stage.name, decision.key)] = (
+                    f"{estimate}"
+                    + (
+                        f" in {_seconds(decision.tuning_seconds)}"
+                        if decision.tuning_seconds
+                        else ""
+                    )
+                    + f": {decision.reason}"
+                )
+                reference = decision.trials.get("reference")
+                ref_seconds = reference.seconds if reference is not None else None
+                for name, variant in variants.items():
+                    trial = decision.trials.get(name)
+                    status = trial.status if trial is not None else "not-run"
+                    seconds = trial.seconds if trial is not None else None
+                    speedup = (
+                        ref_seconds / seconds
+                        if ref_seconds is not None and seconds and status != "failed"
+                        else None
+                    )
+                    rows.append(
+                        {
+                            "stage": stage.name,
+                            "key": decision.key,
+                            "variant": name,
+                            "status": status,
+                            "chosen": name == decision.chosen,
+                            "seconds": seconds,
+                            "compile_seconds": trial.compile_seconds if trial else None,
+                            "speedup": speedup,
+                            "source": trial.source if trial is not None else decision.how,
+                            "releases_gil": variant.releases_gil,
+                            "parallel": variant.parallel,
+                            "reason": trial.reason if trial is not None else "",
+                        }
+                    )
+        return cls(rows, headers, notes)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the table as a DataFrame, one row per (stage, key, variant)."""
+        return pd.DataFrame(self.rows, columns=list(COLUMNS))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __str__(self) -> str:
+        lines: list[str] = []
+        by_stage: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for row in self.rows:
+            by_stage.setdefault(row["stage"], {}).setdefault(row["key"], []).append(row)
+        for stage_name, note in self._notes.items():
+            lines.append(f"stage {stage_name} ({note})")
+            keys = by_stage.get(stage_name, {})
+            if not keys:
+                lines.append("  no calls yet")
+            for key, rows in keys.items():
+                lines.append(f"  input {key}")
+                lines.append(f"    {self._headers[(stage_name, key)]}")
+                table = [("", "variant", "status", "time", "compile", "vs ref", "GIL", "note")] + [
+                    (
+                        "*" if r["chosen"] else "",
+                        r["variant"],
+                        r["status"],
+                        _seconds(r["seconds"]),
+                        _seconds(r["compile_seconds"]),
+                        f"{r['speedup']:.3g}x" if r["speedup"] else "-",
+                        _gil(r["releases_gil"]),
+                        r["reason"][:90],
+                    )
+                    for r in rows
+                ]
+                widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+                for row in table:
+                    cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+                    lines.append(("    " + "  ".join(cells) + "  " + row[-1]).rstrip())
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return str(self.to_frame().to_html(index=False))

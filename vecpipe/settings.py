@@ -1,0 +1,185 @@
+"""Settings: the dispatch mode and the thread budget (``vp.config``, ``vp.set_config``).
+
+Settings live in an immutable :class:`Settings` object. :func:`set_config` changes the
+process-wide defaults; ``with config(...)`` changes them for the code inside the block
+(in this thread or asyncio task only, as :mod:`contextvars` do). The environment
+variables ``VECPIPE_MODE`` and ``VECPIPE_THREADS`` set the initial defaults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import os
+from collections.abc import Iterator
+from typing import Literal
+
+import numba
+
+from vecpipe.errors import InvalidArgument
+
+__all__ = ["MODES", "Settings", "config", "get_config", "set_config"]
+
+Mode = Literal["measure", "estimate", "reference"]
+
+#: The dispatch modes: ``measure`` times the variants on a new kind of input and runs
+#: the fastest; ``estimate`` never times (stored wisdom, else a size heuristic);
+#: ``reference`` always runs the original function.
+MODES: tuple[str, ...] = ("measure", "estimate", "reference")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """The settings in force.
+
+    Parameters
+    ----------
+    mode : {"measure", "estimate", "reference"}
+        How stages choose what runs; see :data:`MODES`.
+    threads : int
+        The thread budget: how many threads a ``parallel=True`` Numba kernel may use.
+        It is part of every dispatch key, since the fastest variant depends on it.
+
+    Examples
+    --------
+    >>> import vecpipe as vp
+    >>> vp.get_config().mode in vp.MODES
+    True
+    """
+
+    mode: Mode = "measure"
+    threads: int = 1
+    #: The part of the settings that changes which variant is best; keys include it.
+    tag: int = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            msg = (
+                f"config: mode={self.mode!r} is not a dispatch mode; "
+                f"pass one of {', '.join(repr(m) for m in MODES)}"
+            )
+            raise InvalidArgument(msg)
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int):
+            msg = f"config: threads={self.threads!r} must be a positive int"
+            raise InvalidArgument(msg)
+        if not 1 <= self.threads <= numba.config.NUMBA_NUM_THREADS:
+            msg = (
+                f"config: threads={self.threads!r} is outside 1..{numba.config.NUMBA_NUM_THREADS} "
+                "(Numba's thread pool size; set NUMBA_NUM_THREADS before import to change it)"
+            )
+            raise InvalidArgument(msg)
+        # Reference mode's tag is never in a route table, so its calls take the slow path,
+        # which runs the reference: the fast path needs no test of the mode.
+        tag = -1 if self.mode == "reference" else 2 * self.threads + (self.mode == "estimate")
+        object.__setattr__(self, "tag", tag)
+
+
+def _from_environment() -> Settings:
+    mode = os.environ.get("VECPIPE_MODE", "measure").strip().lower() or "measure"
+    threads_text = os.environ.get("VECPIPE_THREADS", "").strip()
+    threads = int(threads_text) if threads_text else numba.config.NUMBA_NUM_THREADS
+    try:
+        return Settings(mode=mode, threads=threads)  # type: ignore[arg-type]
+    except InvalidArgument as exc:
+        msg = f"environment: {exc} (from VECPIPE_MODE / VECPIPE_THREADS)"
+        raise InvalidArgument(msg) from None
+
+
+_GLOBAL: list[Settings] = [_from_environment()]
+_LOCAL: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
+    "vecpipe_settings", default=None
+)
+
+
+def get_config() -> Settings:
+    """Return the settings in force here.
+
+    Returns
+    -------
+    Settings
+        The innermost ``with config(...)`` block's settings, else the global ones.
+
+    Examples
+    --------
+    >>> import vecpipe as vp
+    >>> with vp.config(mode="reference"):
+    ...     vp.get_config().mode
+    'reference'
+    """
+    return _LOCAL.get() or _GLOBAL[0]
+
+
+def _apply_threads(threads: int) -> None:
+    # Numba's thread count is per launching thread, like the context variable.
+    if numba.get_num_threads() != threads:
+        numba.set_num_threads(threads)
+
+
+def set_config(*, mode: Mode | None = None, threads: int | None = None) -> Settings:
+    """Change the process-wide settings.
+
+    Parameters
+    ----------
+    mode : {"measure", "estimate", "reference"}, optional
+        The dispatch mode; unchanged when omitted.
+    threads : int, optional
+        The thread budget for parallel kernels; unchanged when omitted.
+
+    Returns
+    -------
+    Settings
+        The previous global settings (pass their fields back to restore them).
+
+    Examples
+    --------
+    >>> import vecpipe as vp
+    >>> previous = vp.set_config(mode="estimate")
+    >>> vp.get_config().mode
+    'estimate'
+    >>> _ = vp.set_config(mode=previous.mode)
+    """
+    previous = _GLOBAL[0]
+    changes = {k: v for k, v in {"mode": mode, "threads": threads}.items() if v is not None}
+    _GLOBAL[0] = dataclasses.replace(previous, **changes)  # type: ignore[arg-type]
+    _apply_threads(_GLOBAL[0].threads)
+    return previous
+
+
+@contextlib.contextmanager
+def config(*, mode: Mode | None = None, threads: int | None = None) -> Iterator[Settings]:
+    """Change the settings inside a ``with`` block.
+
+    Parameters
+    ----------
+    mode : {"measure", "estimate", "reference"}, optional
+        The dispatch mode inside the block.
+    threads : int, optional
+        The thread budget for parallel kernels inside the block.
+
+    Yields
+    ------
+    Settings
+        The settings in force inside the block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vecpipe as vp
+    >>> @vp.stage
+    ... def double(x):
+    ...     return x * 2
+    >>> with vp.config(mode="reference"):
+    ...     double(np.arange(3))
+    array([0, 2, 4])
+    """
+    outer = get_config()
+    changes = {k: v for k, v in {"mode": mode, "threads": threads}.items() if v is not None}
+    inner = dataclasses.replace(outer, **changes)  # type: ignore[arg-type]
+    token = _LOCAL.set(inner)
+    _apply_threads(inner.threads)
+    try:
+        yield inner
+    finally:
+        _LOCAL.reset(token)
+        _apply_threads(outer.threads)

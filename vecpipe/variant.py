@@ -1,0 +1,261 @@
+"""Variants: the implementations of a stage, and the facts the dispatcher needs about them.
+
+A variant is one way to compute a stage: the reference itself, plain Python, vectorized
+NumPy, or a Numba kernel. vecpipe compiles ``"numba"`` variants with
+``njit(nogil=True, cache=True)`` (and ``parallel=True`` on request) so that they release
+the GIL; a function the user already compiled is taken as it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import marshal
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numba
+import numpy as np
+from numba.core.dispatcher import Dispatcher
+
+from vecpipe.errors import GILWarning, InvalidArgument
+
+__all__ = ["KINDS", "Variant"]
+
+#: The kinds of variant a user can register: ``"python"`` (plain Python),
+#: ``"numpy"`` (vectorized NumPy) and ``"numba"`` (compiled by vecpipe).
+KINDS: tuple[str, ...] = ("python", "numpy", "numba")
+
+
+def source_hash(func: Callable[..., Any], *extra: object) -> str:
+    """Return a short hash of a function's source (its bytecode when no source is found).
+
+    Changing a variant's code changes its hash, so stored measurements of the old code
+    are not reused for the new one.
+    """
+    func = getattr(func, "py_func", func)
+    digest = hashlib.sha256()
+    try:
+        digest.update(inspect.getsource(func).encode())
+    except (OSError, TypeError):
+        code = getattr(func, "__code__", None)
+        digest.update(marshal.dumps(code) if code is not None else repr(func).encode())
+    digest.update(repr(extra).encode())
+    return digest.hexdigest()[:16]
+
+
+def _first_lines(exc: BaseException, limit: int = 2) -> str:
+    """One or two readable lines from an exception (Numba's messages run to pages)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    noise = ("During:", "File ", "^", "[1]", "[0]")
+    lines = [ln for ln in lines if not ln.startswith(noise)] or lines
+    text = " ".join(lines[:limit]) if lines else ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _readonly_problem(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "read-only" in text or "readonly" in text
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The reason shown in ``explain()`` for a variant that raised."""
+    if _readonly_problem(exc):
+        return (
+            "writes into its input (inputs are passed read-only while tuning; "
+            f"work on a copy instead): {_first_lines(exc, 1)}"
+        )
+    return _first_lines(exc)
+
+
+def _jit(func: Callable[..., Any], options: dict[str, Any]) -> Dispatcher:
+    try:
+        return numba.njit(cache=True, **options)(func)
+    except RuntimeError as exc:
+        # Functions with no source file (a REPL, ``python -c``) cannot use the disk cache.
+        if "cannot cache" not in str(exc):
+            raise
+        return numba.njit(**options)(func)
+
+
+@dataclasses.dataclass(eq=False)
+class Variant:
+    """One implementation of a stage.
+
+    Attributes
+    ----------
+    name : str
+        Unique within its stage (``"numpy"``, ``"numba"``, ``"numba_parallel"``...).
+    kind : str
+        ``"reference"``, or one of :data:`KINDS`.
+    func : callable
+        The function as the user wrote it (for a user-compiled kernel, its Python
+        function).
+    run : callable
+        What the dispatcher calls: ``func`` itself, or its Numba-compiled form.
+    parallel : bool
+        Whether it runs on several threads by itself (``parallel=True`` kernels).
+    releases_gil : bool or None
+        True for ``nogil`` Numba kernels; False for Python; None when it depends (NumPy
+        releases the GIL inside most, not all, array operations).
+    source_hash : str
+        A hash of the source, so stored measurements follow the code.
+
+    Examples
+    --------
+    >>> import vecpipe as vp
+    >>> @vp.stage
+    ... def double(x):
+    ...     return [2 * v for v in x]
+    >>> @double.variant("numpy")
+    ... def _(x):
+    ...     return 2 * x
+    >>> double.variants["numpy"].kind
+    'numpy'
+    """
+
+    name: str
+    kind: str
+    func: Callable[..., Any]
+    run: Callable[..., Any]
+    parallel: bool = False
+    releases_gil: bool | None = False
+    source_hash: str = ""
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether calls go through a Numba dispatcher."""
+        return isinstance(self.run, Dispatcher)
+
+    @classmethod
+    def reference(cls, func: Callable[..., Any]) -> Variant:
+        """The variant for a stage's original function."""
+        return cls("reference", "reference", func, func, source_hash=source_hash(func))
+
+    @classmethod
+    def build(
+        cls,
+        stage_name: str,
+        kind: str,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        parallel: bool = False,
+        options: Mapping[str, Any] | None = None,
+    ) -> Variant:
+        """Make a variant of ``kind`` from ``func``, compiling Numba kernels as needed."""
+        options = dict(options or {})
+        if kind not in KINDS:
+            msg = (
+                f"stage {stage_name!r}: unknown variant kind {kind!r}; "
+                f"pass one of {', '.join(repr(k) for k in KINDS)}"
+            )
+            raise InvalidArgument(msg)
+        if not callable(func):
+            msg = (
+                f"stage {stage_name!r}: variant {name or kind!r} must be a function, "
+                f"got {func!r} of type {type(func).__name__}"
+            )
+            raise InvalidArgument(msg)
+        if options and kind != "numba":
+            msg = (
+                f"stage {stage_name!r}: options {sorted(options)} apply to 'numba' variants "
+                f"only, not to kind {kind!r}"
+            )
+            raise InvalidArgument(msg)
+        if kind != "numba":
+            if parallel:
+                msg = (
+                    f"stage {stage_name!r}: parallel=True applies to 'numba' variants; "
+                    f"a {kind!r} variant runs as written"
+                )
+                raise InvalidArgument(msg)
+            return cls(
+                name or kind,
+                kind,
+                func,
+                func,
+                releases_gil=None if kind == "numpy" else False,
+                source_hash=source_hash(func, kind),
+            )
+        if isinstance(func, Dispatcher):
+            return cls._from_user_kernel(stage_name, func, name=name)
+        jit_options = {"nogil": True, **options}
+        if parallel:
+            jit_options["parallel"] = True
+        default_name = "numba_parallel" if parallel else "numba"
+        return cls(
+            name or default_name,
+            "numba",
+            func,
+            _jit(func, jit_options),
+            parallel=bool(parallel),
+            releases_gil=bool(jit_options["nogil"]),
+            source_hash=source_hash(func, "numba", sorted(jit_options.items())),
+            options=jit_options,
+        )
+
+    @classmethod
+    def _from_user_kernel(cls, stage_name: str, kernel: Dispatcher, *, name: str | None) -> Variant:
+        options = dict(kernel.targetoptions)
+        parallel = bool(options.get("parallel", False))
+        nogil = bool(options.get("nogil", False))
+        variant_name = name or ("numba_parallel" if parallel else "numba")
+        if not nogil:
+            msg = (
+                f"stage {stage_name!r}: variant {variant_name!r} was compiled without "
+                "nogil=True, so it holds the GIL and blocks other threads while it runs; "
+                "compile it with @numba.njit(nogil=True) (or pass the plain function and "
+                "let vecpipe compile it)"
+            )
+            warnings.warn(msg, GILWarning, stacklevel=4)
+        return cls(
+            variant_name,
+            "numba",
+            kernel.py_func,
+            kernel,
+            parallel=parallel,
+            releases_gil=nogil,
+            source_hash=source_hash(kernel.py_func, "numba", sorted(options.items())),
+            options=options,
+        )
+
+    def compile_for(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float | None:
+        """Compile for these arguments' types; return the seconds it took.
+
+        None for variants that are not compiled; 0.0 when already compiled (or loaded
+        from Numba's disk cache). Raises whatever Numba raises when it cannot compile.
+        """
+        run = self.run
+        if not isinstance(run, Dispatcher):
+            return None
+        if kwargs:
+            return 0.0  # compiled on the first call; the timing loop keeps the best run
+        signature = tuple(numba.typeof(a) for a in args)
+        if signature in run.overloads:
+            return 0.0
+        start = time.perf_counter()
+        run.compile(signature)
+        return time.perf_counter() - start
+
+
+def readonly(value: Any) -> Any:
+    """A view of ``value`` that a variant cannot write into (arrays), or a shallow copy."""
+    if isinstance(value, np.ndarray):
+        if not value.flags.writeable:
+            return value
+        view = value.view()
+        view.flags.writeable = False
+        return view
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    copy = getattr(value, "copy", None)
+    if copy is not None and hasattr(value, "iloc"):  # pandas: copy-on-write keeps it cheap
+        return copy(deep=False)
+    return value
