@@ -22,8 +22,8 @@ demo: $(VENV)/.installed-run
 	$(BIN)/python examples/quickstart.py
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check vecpipe tests benchmarks examples
-	$(BIN)/ruff format --check vecpipe tests benchmarks examples
+	$(BIN)/ruff check vecpipe tests benchmarks examples conftest.py
+	$(BIN)/ruff format --check vecpipe tests benchmarks examples conftest.py
 
 test: lint
 	$(BIN)/python -m pytest

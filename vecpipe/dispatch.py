@@ -272,8 +272,12 @@ class Dispatcher:
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
         """Dispatch a call whose key has no route yet (or that the fast path cannot take)."""
         stage = self.stage
-        if settings.mode == "reference":
-            return stage.reference(*args, **kwargs)
+        if settings.mode == "reference" or stage._pinned == "reference":
+            try:
+                return stage.reference(*args, **kwargs)
+            except TypeError:
+                stage._check_arguments(args, kwargs)  # a bad call: say so, naming the stage
+                raise
         if stage._pinned is not None:
             return self._call_pinned(stage._pinned, args, kwargs)
         key = make_key(settings.tag, args, kwargs)
@@ -323,12 +327,11 @@ class Dispatcher:
 
     def _call_pinned(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         stage = self.stage
-        if name == "reference":
-            return stage.reference(*args, **kwargs)
         variant = stage._variants[name]
         try:
             return variant.run(*args, **kwargs)
         except Exception as exc:
+            stage._check_arguments(args, kwargs)  # a bad call is the caller's, not the variant's
             try:
                 out = stage.reference(*args, **kwargs)
             except Exception:
@@ -660,7 +663,10 @@ class Dispatcher:
                             self._disqualify(decision, variant, "mismatch", reason, key_text)
                             continue
                     self.checks[(key, variant.name)] = make_check(out, a)
-                spent += cost
+                if variant is not reference:
+                    # The reference's run is the oracle's price, not timing: it must not
+                    # starve the candidates' repeats (it is bounded by its own allowance).
+                    spent += cost
                 seconds[variant.name] = t * ((n or 1) / (m or 1))
                 if rung is None:
                     outputs[variant.name] = out

@@ -51,11 +51,14 @@ def _same_kind(expected: np.dtype, actual: np.dtype) -> bool:
 
 def _first_difference(expected: np.ndarray, actual: np.ndarray, bad: np.ndarray) -> str:
     index = tuple(int(i) for i in np.argwhere(bad)[0])
-    where = index[0] if len(index) == 1 else index
-    text = (
-        f"{int(bad.sum())} of {bad.size} values differ; first at index {where}: "
-        f"expected {expected[index]!r}, got {actual[index]!r}"
-    )
+    if not index:
+        text = f"expected {expected[()]!r}, got {actual[()]!r}"
+    else:
+        where = index[0] if len(index) == 1 else index
+        text = (
+            f"{int(bad.sum())} of {bad.size} values differ; first at index {where}: "
+            f"expected {expected[index]!r}, got {actual[index]!r}"
+        )
     if expected.dtype.kind in _FLOAT_KINDS + "iu" and actual.dtype.kind in _FLOAT_KINDS + "iu":
         with np.errstate(all="ignore"):
             e = expected.astype(np.complex128 if "c" in expected.dtype.kind else np.float64)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vecpipe.dispatch import Decision, Trial
+
 if TYPE_CHECKING:
     from vecpipe.stage import Stage
 
@@ -40,6 +42,27 @@ def _seconds(s: float | None) -> str:
 
 def _gil(value: bool | None) -> str:
     return {True: "released", False: "held", None: "partly"}[value]
+
+
+def _labelled(stages: Iterable[Stage]) -> list[tuple[str, Stage]]:
+    """Each stage once, labelled by name; a second stage of the same name gets ``name#2``."""
+    seen: set[int] = set()
+    counts: dict[str, int] = {}
+    labelled = []
+    for stage in stages:
+        if id(stage) in seen:
+            continue
+        seen.add(id(stage))
+        counts[stage.name] = counts.get(stage.name, 0) + 1
+        n = counts[stage.name]
+        labelled.append((stage.name if n == 1 else f"{stage.name}#{n}", stage))
+    return labelled
+
+
+def _pinned_decision(name: str) -> Decision:
+    decision = Decision("any input", "pinned", name, f"pinned to {name!r} by the user")
+    decision.trials[name] = Trial(name, "pinned", source="pinned")
+    return decision
 
 
 class Explanation:
@@ -76,14 +99,17 @@ class Explanation:
         rows: list[dict[str, Any]] = []
         headers: dict[tuple[str, str], str] = {}
         notes: dict[str, str] = {}
-        for stage in stages:
+        for label, stage in _labelled(stages):
             variants = {v.name: v for v in stage._all_variants()}
             pinned = f"; pinned to {stage.pinned!r}" if stage.pinned else ""
             names = ", ".join(variants)
-            notes[stage.name] = f"variants: {names}{pinned}"
-            for decision in list(stage._dispatcher.decisions.values()):
+            notes[label] = f"variants: {names}{pinned}"
+            decisions = list(stage._dispatcher.decisions.values())
+            if stage.pinned and not decisions:
+                decisions = [_pinned_decision(stage.pinned)]
+            for decision in decisions:
                 estimate = "estimate mode" if decision.how == "estimated" else decision.how
-                headers[(stage.name, decision.key)] = (
+                headers[(label, decision.key)] = (
                     f"{estimate}"
                     + (
                         f" in {_seconds(decision.tuning_seconds)}"
@@ -94,9 +120,12 @@ class Explanation:
                 )
                 reference = decision.trials.get("reference")
                 ref_seconds = reference.seconds if reference is not None else None
+                runs = stage.pinned or decision.chosen
                 for name, variant in variants.items():
                     trial = decision.trials.get(name)
                     status = trial.status if trial is not None else "not-run"
+                    if name == stage.pinned:
+                        status = "pinned"
                     seconds = trial.seconds if trial is not None else None
                     speedup = (
                         ref_seconds / seconds
@@ -105,11 +134,11 @@ class Explanation:
                     )
                     rows.append(
                         {
-                            "stage": stage.name,
+                            "stage": label,
                             "key": decision.key,
                             "variant": name,
                             "status": status,
-                            "chosen": name == decision.chosen,
+                            "chosen": name == runs,
                             "seconds": seconds,
                             "compile_seconds": trial.compile_seconds if trial else None,
                             "speedup": speedup,

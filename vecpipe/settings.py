@@ -146,8 +146,9 @@ def set_config(*, mode: Mode | None = None, threads: int | None = None) -> Setti
     return previous
 
 
-@contextlib.contextmanager
-def config(*, mode: Mode | None = None, threads: int | None = None) -> Iterator[Settings]:
+def config(
+    *, mode: Mode | None = None, threads: int | None = None
+) -> contextlib.AbstractContextManager[Settings]:
     """Change the settings inside a ``with`` block.
 
     Parameters
@@ -157,10 +158,11 @@ def config(*, mode: Mode | None = None, threads: int | None = None) -> Iterator[
     threads : int, optional
         The thread budget for parallel kernels inside the block.
 
-    Yields
-    ------
-    Settings
-        The settings in force inside the block.
+    Returns
+    -------
+    context manager
+        Entering it applies the settings (for this thread or task) and gives the
+        :class:`Settings` in force; leaving it restores the previous ones.
 
     Examples
     --------
@@ -173,8 +175,14 @@ def config(*, mode: Mode | None = None, threads: int | None = None) -> Iterator[
     ...     double(np.arange(3))
     array([0, 2, 4])
     """
-    outer = get_config()
     changes = {k: v for k, v in {"mode": mode, "threads": threads}.items() if v is not None}
+    dataclasses.replace(get_config(), **changes)  # bad values raise here, not at `with`
+    return _block(changes)
+
+
+@contextlib.contextmanager
+def _block(changes: dict[str, object]) -> Iterator[Settings]:
+    outer = get_config()
     inner = dataclasses.replace(outer, **changes)  # type: ignore[arg-type]
     token = _LOCAL.set(inner)
     _apply_threads(inner.threads)

@@ -238,10 +238,25 @@ class Stage:
             )
             raise InvalidArgument(msg)
 
-        def register(f: F) -> F:
-            built = Variant.build(self.name, kind, f, name=name, parallel=parallel, options=options)
+        if name is not None and (not isinstance(name, str) or not name):
+            msg = f"stage {self.name!r}: variant name={name!r} must be a non-empty string"
+            raise InvalidArgument(msg)
+
+        def register(f: F, stacklevel: int) -> F:
+            built = Variant.build(
+                self.name,
+                kind,
+                f,
+                name=name,
+                parallel=parallel,
+                options=options,
+                stacklevel=stacklevel + 1,
+            )
             if built.name == "reference":
-                msg = f"stage {self.name!r}: the name 'reference' is reserved for the original function"  # noqa: E501
+                msg = (
+                    f"stage {self.name!r}: the name 'reference' is reserved for the original "
+                    "function; pass name='...' to give this variant another name"
+                )
                 raise InvalidArgument(msg)
             if built.name in self._variants:
                 msg = (
@@ -254,8 +269,8 @@ class Stage:
             return f
 
         if func is not None:
-            return register(func)
-        return register
+            return register(func, 3)  # the user's line calls variant(), which calls register
+        return lambda f: register(f, 3)  # the user's decorator line calls the lambda
 
     def pin(self, name: str) -> None:
         """Always run one variant (or ``"reference"``), whatever the measurements say.
@@ -319,7 +334,7 @@ class Stage:
         ...     return x * x
         >>> _ = square(np.arange(3.0))
         >>> square.explain().to_frame()[["variant", "status", "chosen"]]
-             variant status  chosen
+             variant  status  chosen
         0  reference  chosen    True
         """
         return Explanation.of_stages([self])

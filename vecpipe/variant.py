@@ -146,8 +146,12 @@ class Variant:
         name: str | None = None,
         parallel: bool = False,
         options: Mapping[str, Any] | None = None,
+        stacklevel: int = 2,
     ) -> Variant:
-        """Make a variant of ``kind`` from ``func``, compiling Numba kernels as needed."""
+        """Make a variant of ``kind`` from ``func``, compiling Numba kernels as needed.
+
+        ``stacklevel`` points warnings at the user's line, as in :func:`warnings.warn`.
+        """
         options = dict(options or {})
         if kind not in KINDS:
             msg = (
@@ -183,7 +187,17 @@ class Variant:
                 source_hash=source_hash(func, kind),
             )
         if isinstance(func, Dispatcher):
-            return cls._from_user_kernel(stage_name, func, name=name)
+            if parallel or options:
+                given = [f"{k}={v!r}" for k, v in sorted(options.items())] + (
+                    ["parallel=True"] if parallel else []
+                )
+                msg = (
+                    f"stage {stage_name!r}: variant {name or 'numba'!r} is already compiled, so "
+                    f"{', '.join(given)} cannot apply; pass the plain function to let vecpipe "
+                    "compile it with them, or compile the kernel with them yourself"
+                )
+                raise InvalidArgument(msg)
+            return cls._from_user_kernel(stage_name, func, name=name, stacklevel=stacklevel + 1)
         jit_options = {"nogil": True, **options}
         if parallel:
             jit_options["parallel"] = True
@@ -200,7 +214,9 @@ class Variant:
         )
 
     @classmethod
-    def _from_user_kernel(cls, stage_name: str, kernel: Dispatcher, *, name: str | None) -> Variant:
+    def _from_user_kernel(
+        cls, stage_name: str, kernel: Dispatcher, *, name: str | None, stacklevel: int
+    ) -> Variant:
         options = dict(kernel.targetoptions)
         parallel = bool(options.get("parallel", False))
         nogil = bool(options.get("nogil", False))
@@ -212,7 +228,7 @@ class Variant:
                 "compile it with @numba.njit(nogil=True) (or pass the plain function and "
                 "let vecpipe compile it)"
             )
-            warnings.warn(msg, GILWarning, stacklevel=4)
+            warnings.warn(msg, GILWarning, stacklevel=stacklevel)
         return cls(
             variant_name,
             "numba",

@@ -1,4 +1,4 @@
-"""Shared fixtures: every test gets its own wisdom store and default settings."""
+"""Shared fixtures for the tests and the doctests: a private wisdom store per test."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from vecpipe import settings as settings_module
 
 # Numba's on-disk cache makes the second process (and the second test run) fast; the
 # Makefile points it at .cache/numba, and a plain `pytest` run gets the same.
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "numba")
-)
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent / ".cache" / "numba"))
 
 
 @pytest.fixture(autouse=True)
