@@ -24,8 +24,11 @@ array([1., 3., 5.])
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
+from vecpipe.equality import EqualityPolicy, close, exact
 from vecpipe.errors import (
     GILWarning,
     InvalidArgument,
@@ -33,6 +36,7 @@ from vecpipe.errors import (
     UnknownVariant,
     VariantDisqualifiedWarning,
     VariantFailedWarning,
+    VariantMismatch,
     VecpipeError,
     VecpipeWarning,
     WisdomError,
@@ -45,6 +49,31 @@ from vecpipe.stage import Stage, stage
 from vecpipe.variant import KINDS, Variant
 from vecpipe.wisdom import wisdom
 
+if TYPE_CHECKING:
+    from vecpipe.testing import VerificationReport, spec, verify
+
+# Verification needs Hypothesis: it is imported on first use, so `import vecpipe` stays light.
+_LAZY = {
+    "spec": ("vecpipe.testing", "spec"),
+    "verify": ("vecpipe.testing", "verify"),
+    "VerificationReport": ("vecpipe.testing", "VerificationReport"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    msg = f"module 'vecpipe' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 try:
     __version__ = version("vecpipe")
 except PackageNotFoundError:  # running from a source tree that is not installed
@@ -53,6 +82,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "KINDS",
     "MODES",
+    "EqualityPolicy",
     "Explanation",
     "GILWarning",
     "InvalidArgument",
@@ -66,14 +96,20 @@ __all__ = [
     "Variant",
     "VariantDisqualifiedWarning",
     "VariantFailedWarning",
+    "VariantMismatch",
     "VecpipeError",
     "VecpipeWarning",
+    "VerificationReport",
     "WisdomError",
     "WisdomWarning",
     "__version__",
+    "close",
     "config",
+    "exact",
     "get_config",
     "set_config",
+    "spec",
     "stage",
+    "verify",
     "wisdom",
 ]

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from vecpipe.equality import compare
 from vecpipe.errors import (
     StageCallError,
     VariantDisqualifiedWarning,
@@ -50,17 +49,35 @@ __all__ = ["Decision", "Trial"]
 #: time) running variants, compilation aside.
 BUDGET_FLOOR = 0.25
 BUDGET_FACTOR = 5.0
-#: Chunkable inputs longer than this are timed on slices first, growing by RUNG_GROWTH.
+#: Chunkable inputs longer than this are timed on slices first, growing by RUNG_GROWTH,
+#: up to LAST_RUNG rows: past a few million rows every variant's time grows linearly, so
+#: a longer input is timed on its first LAST_RUNG rows and the choice extrapolated.
 FIRST_RUNG = 1 << 14
-RUNG_GROWTH = 8
-#: On a slice, a variant this many times slower than the best is not run on more data.
+RUNG_GROWTH = 4
+LAST_RUNG = 1 << 22
+#: On a slice of FIRST_RUNG rows, a variant this many times slower than the best is not
+#: run on more data. The margin halves with each rung: on small slices fixed costs (a
+#: parallel kernel's thread start) weigh more than they will on the whole input.
 DROP_RATIO = 8.0
+MIN_DROP_RATIO = 2.0
 #: Repeated timings last at least this long each, so a tiny input is timed in a loop.
 SAMPLE_SECONDS = 2e-4
 MAX_SAMPLES = 5
 
 #: Statuses a variant can have for one key.
-STATUSES = ("chosen", "measured", "dropped", "compile-failed", "failed", "mismatch", "not-run")
+STATUSES = (
+    "chosen",
+    "measured",
+    "dropped",
+    "compile-failed",
+    "failed",
+    "mismatch",
+    "not-run",
+    "unverified",
+)
+#: The wisdom key under which vp.verify records passed verifications.
+VERIFIED_KEY = "@verified"
+_UNVERIFIED = "not verified for its current source, and require_verified=True; run vp.verify(stage)"
 _USABLE = ("chosen", "measured", "dropped")
 
 #: In ``estimate`` mode with nothing stored: the preferred kinds by input size, a coarse
@@ -212,31 +229,55 @@ def _rungs(n: int | None, chunkable: bool) -> list[int | None]:
         return [None]
     rungs: list[int | None] = []
     m = FIRST_RUNG
-    while m * 2 < n:
+    while m * 2 < n and m <= LAST_RUNG:
         rungs.append(m)
         m *= RUNG_GROWTH
-    rungs.append(None)
+    if n <= LAST_RUNG * RUNG_GROWTH // 2:
+        rungs.append(None)
     return rungs
 
 
-def _time(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], allowance: float
-) -> tuple[Any, float, float]:
-    """Run ``fn``; repeat while the allowance lasts. Return (output, best seconds, spent)."""
+def _drop_ratio(position: int) -> float:
+    return max(MIN_DROP_RATIO, DROP_RATIO / 2**position)
+
+
+def _timed(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, float]:
     start = time.perf_counter()
     out = fn(*args, **kwargs)
-    best = spent = time.perf_counter() - start
-    number = 1 if best > SAMPLE_SECONDS else max(1, int(SAMPLE_SECONDS / max(best, 1e-7)))
+    return out, time.perf_counter() - start
+
+
+def _interleave(
+    runs: dict[str, tuple[Callable[..., Any], float]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    allowance: float,
+) -> tuple[dict[str, float], float]:
+    """Repeat the runs round-robin while the allowance lasts; the best time per call of each.
+
+    ``runs`` maps a name to (function, its first run's seconds). Taking the samples in
+    turns, rather than all of one variant then all of the next, keeps a burst of load on
+    a shared machine from favouring whichever variant ran during the quiet.
+    """
+    best = {name: first for name, (_, first) in runs.items()}
+    number = {
+        name: max(1, int(SAMPLE_SECONDS / max(first, 1e-7))) for name, (_, first) in runs.items()
+    }
+    spent = 0.0
+    round_cost = sum(number[name] * first for name, (_, first) in runs.items())
     for _ in range(MAX_SAMPLES):
-        if spent + best * number * 1.5 > allowance:
+        if not runs or spent + round_cost > allowance:
             break
-        start = time.perf_counter()
-        for _ in range(number):
-            out = fn(*args, **kwargs)
-        elapsed = time.perf_counter() - start
-        spent += elapsed
-        best = min(best, elapsed / number)
-    return out, best, spent
+        for name, (fn, _) in runs.items():
+            start = time.perf_counter()
+            for _ in range(number[name]):
+                fn(*args, **kwargs)
+            elapsed = time.perf_counter() - start
+            spent += elapsed
+            best[name] = min(best[name], elapsed / number[name])
+    return best, spent
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -475,15 +516,18 @@ class Dispatcher:
             self.decisions[key] = decision
             return self._route_for(key, "reference"), None, False
         stored = self._stored(key_text)
+        excluded = self.unverified() if settings.require_verified else set()
         if settings.mode == "estimate":
-            decision = self._from_wisdom(key_text, stored) or self._estimate(key_text, args, kwargs)
+            decision = self._from_wisdom(key_text, stored, excluded) or self._estimate(
+                key_text, args, kwargs, excluded
+            )
             self.decisions[key] = decision
             return self._route_for(key, decision.chosen), None, False
-        decision = self._from_wisdom(key_text, stored)
+        decision = self._from_wisdom(key_text, stored, excluded)
         if decision is not None:
             self.decisions[key] = decision
             return self._route_for(key, decision.chosen), None, False
-        decision, result, have_result = self._measure(key, key_text, args, kwargs, stored)
+        decision, result, have_result = self._measure(key, key_text, args, kwargs, stored, excluded)
         self.decisions[key] = decision
         return self._route_for(key, decision.chosen), result, have_result
 
@@ -508,6 +552,7 @@ class Dispatcher:
                 or record.get("source_hash") != variant.source_hash
                 or record.get("reference_hash") != reference_hash
                 or record.get("status") not in STATUSES
+                or record.get("status") == "unverified"
             ):
                 continue
             valid[variant.name] = Trial(
@@ -520,11 +565,36 @@ class Dispatcher:
             )
         return valid
 
-    def _from_wisdom(self, key_text: str, stored: dict[str, Trial]) -> Decision | None:
-        names = [v.name for v in self.stage._all_variants()]
+    def verified(self) -> set[str]:
+        """The variants that vp.verify passed for their current source (and reference)."""
+        stage = self.stage
+        try:
+            records = get_wisdom().lookup(stage.id, VERIFIED_KEY)
+        except OSError:
+            return set()
+        reference_hash = stage._reference.source_hash
+        return {
+            variant.name
+            for variant in stage._variants.values()
+            if (record := records.get(variant.name))
+            and record.get("status") == "verified"
+            and record.get("source_hash") == variant.source_hash
+            and record.get("reference_hash") == reference_hash
+        }
+
+    def unverified(self) -> set[str]:
+        """The variants that require_verified=True keeps from running."""
+        return set(self.stage._variants) - self.verified()
+
+    def _from_wisdom(
+        self, key_text: str, stored: dict[str, Trial], excluded: set[str]
+    ) -> Decision | None:
+        names = [v.name for v in self.stage._all_variants() if v.name not in excluded]
         if not names or any(name not in stored for name in names):
             return None
         decision = Decision(key_text, "wisdom", trials={n: stored[n] for n in names})
+        for name in excluded:
+            decision.trials[name] = Trial(name, "unverified", reason=_UNVERIFIED, source="wisdom")
         self._choose(decision)
         decision.reason = f"from wisdom: {decision.reason}"
         return decision
@@ -553,7 +623,9 @@ class Dispatcher:
             parts.append(f"{reference.seconds / best.seconds:.3g}x faster than the reference")
         decision.reason = "; ".join(parts)
 
-    def _estimate(self, key_text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Decision:
+    def _estimate(
+        self, key_text: str, args: tuple[Any, ...], kwargs: dict[str, Any], excluded: set[str]
+    ) -> Decision:
         stage = self.stage
         n = _chunk_length(args) or _element_count(args, kwargs)
         order = next(kinds for limit, kinds in ESTIMATE_ORDER if limit is None or n < limit)
@@ -563,7 +635,13 @@ class Dispatcher:
             label = "numba_parallel" if variant.parallel else variant.kind
             return order.index(label) if label in order else len(order)
 
-        candidates = sorted(stage._variants.values(), key=rank)
+        candidates = sorted(
+            (v for v in stage._variants.values() if v.name not in excluded), key=rank
+        )
+        for name in excluded:
+            decision.trials[name] = Trial(
+                name, "unverified", reason=_UNVERIFIED, source="estimated"
+            )
         ro_args, ro_kwargs = _protect(args, kwargs)
         for variant in candidates:
             try:
@@ -595,6 +673,7 @@ class Dispatcher:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         stored: dict[str, Trial],
+        excluded: set[str],
     ) -> tuple[Decision, Any, bool]:
         stage = self.stage
         started = time.perf_counter()
@@ -607,7 +686,11 @@ class Dispatcher:
         # Stored trials stay valid; the reference is re-run for comparisons regardless.
         todo: list[Variant] = []
         for variant in stage._variants.values():
-            if variant.name in stored:
+            if variant.name in excluded:
+                decision.trials[variant.name] = Trial(
+                    variant.name, "unverified", reason=_UNVERIFIED
+                )
+            elif variant.name in stored:
                 decision.trials[variant.name] = stored[variant.name]
             else:
                 todo.append(variant)
@@ -633,57 +716,67 @@ class Dispatcher:
         spent = 0.0
         seconds: dict[str, float] = {}
         outputs: dict[str, Any] = {}
-        full_run: set[str] = set()
-        rungs = _rungs(n, stage.chunkable)
         compared: set[str] = set()
+        rungs = _rungs(n, stage.chunkable)
         for position, rung in enumerate(rungs):
             m = n if rung is None else rung
+            scale = (n or 1) / (m or 1)
             a, kw = (ro_args, ro_kwargs) if rung is None else _slice(ro_args, ro_kwargs, n, rung)
-            expected: Any = None
-            have_expected = False
-            for index, variant in enumerate(alive):
-                budget = max(BUDGET_FLOOR, BUDGET_FACTOR * min(seconds.values(), default=0.0))
-                allowance = max(0.0, budget - spent) / max(1, len(alive) - index)
+            # One run each: the outputs to compare, and a first time. The reference's run is
+            # the oracle's price, not timing, so it does not count against the budget; its
+            # exception means the input is bad, and reaches the caller.
+            first: dict[str, float] = {}
+            if reference in alive:  # on the first rung it always is: every variant is compared
+                expected, first["reference"] = _timed(reference.run, a, kw)
+            for variant in alive:
                 if variant is reference:
-                    # The reference's exception means the input is bad: it reaches the caller.
-                    out, t, cost = _time(reference.run, a, kw, allowance)
-                    expected, have_expected = out, True
-                else:
-                    try:
-                        out, t, cost = _time(variant.run, a, kw, allowance)
-                    except Exception as exc:
-                        self._disqualify(
-                            decision, variant, "failed", describe_failure(exc), key_text
-                        )
+                    continue
+                try:
+                    out, first[variant.name] = _timed(variant.run, a, kw)
+                except Exception as exc:
+                    self._disqualify(decision, variant, "failed", describe_failure(exc), key_text)
+                    continue
+                spent += first[variant.name]
+                if variant.name not in compared:
+                    compared.add(variant.name)
+                    reason = stage.equal.compare(expected, out)
+                    if reason is not None:
+                        self._disqualify(decision, variant, "mismatch", reason, key_text)
                         continue
-                    if have_expected and variant.name not in compared:
-                        compared.add(variant.name)
-                        reason = compare(expected, out)
-                        if reason is not None:
-                            self._disqualify(decision, variant, "mismatch", reason, key_text)
-                            continue
                     self.checks[(key, variant.name)] = make_check(out, a)
-                if variant is not reference:
-                    # The reference's run is the oracle's price, not timing: it must not
-                    # starve the candidates' repeats (it is bounded by its own allowance).
-                    spent += cost
-                seconds[variant.name] = t * ((n or 1) / (m or 1))
                 if rung is None:
                     outputs[variant.name] = out
-                    full_run.add(variant.name)
+            if rung is None and reference in alive:
+                outputs["reference"] = expected
             alive = [v for v in alive if decision.trials[v.name].status == "measured"]
+            fastest = min(first[v.name] for v in alive)
+            budget = max(BUDGET_FLOOR, BUDGET_FACTOR * fastest * scale)
+            contenders = {
+                v.name: (v.run, first[v.name])
+                for v in alive
+                if v is not reference or first[v.name] <= DROP_RATIO * fastest
+            }
+            allowance = (budget - spent) / (len(rungs) - position)
+            best, cost = _interleave(contenders, a, kw, allowance)
+            spent += cost
+            for variant in alive:
+                seconds[variant.name] = best.get(variant.name, first[variant.name]) * scale
             if position == len(rungs) - 1:
+                if rung is not None:
+                    for variant in alive:
+                        decision.trials[
+                            variant.name
+                        ].reason = f"timed on the first {m:,} of {n:,} rows (time extrapolated)"
                 break
-            best = min(seconds[v.name] for v in alive)
+            top = min(seconds[v.name] for v in alive)
+            ratio = _drop_ratio(position)
             keep = []
             for variant in alive:
-                if seconds[variant.name] > DROP_RATIO * best:
-                    trial = decision.trials.setdefault(
-                        variant.name, Trial(variant.name, "measured")
-                    )
+                if seconds[variant.name] > ratio * top:
+                    trial = decision.trials[variant.name]
                     trial.status = "dropped"
                     trial.reason = (
-                        f"{seconds[variant.name] / best:.3g}x slower than the best on {m:,} "
+                        f"{seconds[variant.name] / top:.3g}x slower than the best on {m:,} "
                         "rows, so not run on more (time extrapolated)"
                     )
                 else:
@@ -691,10 +784,12 @@ class Dispatcher:
             alive = keep
             next_m = rungs[position + 1] or n
             projected = sum(seconds[v.name] * (next_m / (n or 1)) for v in alive)
-            if alive and spent + projected > max(BUDGET_FLOOR, BUDGET_FACTOR * best) * 1.5:
+            if spent + projected > 1.5 * max(BUDGET_FLOOR, BUDGET_FACTOR * top):
                 # Growing further would overspend: choose on this slice's timings.
                 for variant in alive:
-                    decision.trials[variant.name].reason = f"timed on {m:,} of {n:,} rows"
+                    decision.trials[
+                        variant.name
+                    ].reason = f"timed on the first {m:,} of {n:,} rows (time extrapolated)"
                 break
 
         for name, t in seconds.items():
@@ -705,11 +800,11 @@ class Dispatcher:
         records = {
             name: trial.record(stage._variant(name), reference.source_hash, size)
             for name, trial in decision.trials.items()
-            if trial.source == "measured"
+            if trial.source == "measured" and trial.status != "unverified"
         }
         self._store(key_text, records)
         chosen = decision.chosen
-        if chosen in full_run:
+        if chosen in outputs:
             return decision, _unprotect(outputs[chosen], ro_args, args), True
         return decision, None, False
 

@@ -1,21 +1,31 @@
-"""How a variant's output is compared with the reference's.
+"""Equality policies: how a variant's output is compared with the reference's.
 
-The dispatcher uses :func:`compare` while tuning: a variant whose output differs from the
-reference's on the same input is disqualified for that kind of input. Floats are
-compared with a tight relative tolerance, NaN equal to NaN in the same positions and
-infinities equal when their signs are; integers, booleans and strings exactly. Shapes
-must match and dtypes must be of the same kind (``float32`` against ``float64`` is
-fine, ``int64`` against ``float64`` is not).
+The dispatcher (while tuning) and :func:`vecpipe.verify` compare each variant's output
+with the reference's through the stage's policy (``@vp.stage(equal=...)``):
+
+- :func:`close` (the default): floats within a tight relative tolerance chosen by dtype,
+  NaN equal to NaN in the same positions, infinities equal when their signs are;
+  integers, booleans and strings exactly;
+- :func:`exact`: every value identical (NaN still equal to NaN in the same positions);
+- any callable ``(expected, actual) -> None`` that raises with a message on a mismatch.
+
+Every policy also requires the same shape, dtypes of the same kind (``float32`` against
+``float64`` is fine, ``int64`` against ``float64`` is not), and for pandas objects the same
+index, columns and names.
 """
 
 from __future__ import annotations
 
+import abc
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["compare", "tolerance"]
+from vecpipe.errors import InvalidArgument
+
+__all__ = ["EqualityPolicy", "as_policy", "close", "compare", "exact", "tolerance"]
 
 _FLOAT_KINDS = "fc"
 _KIND_FAMILY = {"i": "integer", "u": "integer", "f": "float", "c": "complex", "b": "bool"}
@@ -71,7 +81,14 @@ def _first_difference(expected: np.ndarray, actual: np.ndarray, bad: np.ndarray)
     return text
 
 
-def _compare_arrays(expected: np.ndarray, actual: np.ndarray) -> str | None:
+def _compare_arrays(
+    expected: np.ndarray,
+    actual: np.ndarray,
+    rtol: float | None,
+    atol: float | None,
+    nan_equal: bool,
+    exact: bool,
+) -> str | None:
     if expected.shape != actual.shape:
         return f"shape {actual.shape} where the reference gives {expected.shape}"
     if not _same_kind(expected.dtype, actual.dtype):
@@ -79,11 +96,20 @@ def _compare_arrays(expected: np.ndarray, actual: np.ndarray) -> str | None:
     if expected.size == 0:
         return None
     if expected.dtype.kind in _FLOAT_KINDS or actual.dtype.kind in _FLOAT_KINDS:
-        wider = expected.dtype if expected.dtype.itemsize <= actual.dtype.itemsize else actual.dtype
-        rtol, atol = tolerance(wider if wider.kind in _FLOAT_KINDS else np.dtype("float64"))
+        if exact:
+            rtol = atol = 0.0
+        else:
+            wider = (
+                expected.dtype if expected.dtype.itemsize <= actual.dtype.itemsize else actual.dtype
+            )
+            default_rtol, default_atol = tolerance(
+                wider if wider.kind in _FLOAT_KINDS else np.dtype("float64")
+            )
+            rtol = default_rtol if rtol is None else rtol
+            atol = default_atol if atol is None else atol
         with np.errstate(all="ignore"):
-            ok = np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
             # isclose treats -0.0 and 0.0 as equal, as the reference's users would.
+            ok = np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=nan_equal)
         bad = ~ok
     else:
         try:
@@ -97,8 +123,203 @@ def _compare_arrays(expected: np.ndarray, actual: np.ndarray) -> str | None:
     return None
 
 
+def _pandas_kinds(expected: Any, actual: Any) -> str | None:
+    e_dtypes = [expected.dtype] if isinstance(expected, pd.Series) else list(expected.dtypes)
+    a_dtypes = [actual.dtype] if isinstance(actual, pd.Series) else list(actual.dtypes)
+    for e, a in zip(e_dtypes, a_dtypes, strict=False):
+        if isinstance(e, np.dtype) and isinstance(a, np.dtype) and not _same_kind(e, a):
+            return f"dtype {a} where the reference gives {e} (another kind)"
+    return None
+
+
+class EqualityPolicy(abc.ABC):
+    """How a variant's output is compared with the reference's.
+
+    Subclasses implement :meth:`compare`; calling a policy raises ``AssertionError`` on a
+    mismatch, so a policy can also serve in a user's own tests.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vecpipe as vp
+    >>> policy = vp.close(rtol=1e-3)
+    >>> policy.compare(np.array([1.0]), np.array([1.0005])) is None
+    True
+    >>> policy(np.array([1.0]), np.array([1.1]))
+    Traceback (most recent call last):
+    ...
+    AssertionError: 1 of 1 values differ; first at index 0: ...
+    """
+
+    @abc.abstractmethod
+    def compare(self, expected: Any, actual: Any) -> str | None:
+        """Return None when ``actual`` matches ``expected``, else one line saying where not."""
+
+    def __call__(self, expected: Any, actual: Any) -> None:
+        reason = self.compare(expected, actual)
+        if reason is not None:
+            raise AssertionError(reason)
+
+
+class _Close(EqualityPolicy):
+    def __init__(
+        self, rtol: float | None = None, atol: float | None = None, nan_equal: bool = True
+    ) -> None:
+        self.rtol, self.atol, self.nan_equal = rtol, atol, nan_equal
+
+    exact = False
+
+    def __repr__(self) -> str:
+        return f"close(rtol={self.rtol!r}, atol={self.atol!r}, nan_equal={self.nan_equal!r})"
+
+    def compare(self, expected: Any, actual: Any) -> str | None:
+        if isinstance(expected, pd.Series | pd.DataFrame | pd.Index):
+            return self._compare_pandas(expected, actual)
+        if isinstance(expected, tuple | list):
+            if type(actual) is not type(expected) or len(actual) != len(expected):
+                return (
+                    f"{type(actual).__name__} of {_length(actual)} items where the reference "
+                    f"gives {type(expected).__name__} of {len(expected)}"
+                )
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+                reason = self.compare(e, a)
+                if reason is not None:
+                    return f"item {i}: {reason}"
+            return None
+        if isinstance(expected, _ARRAYLIKE):
+            if not isinstance(actual, _ARRAYLIKE):
+                return (
+                    f"{type(actual).__name__} where the reference gives {type(expected).__name__}"
+                )
+            return _compare_arrays(
+                np.asarray(expected),
+                np.asarray(actual),
+                self.rtol,
+                self.atol,
+                self.nan_equal,
+                self.exact,
+            )
+        try:
+            same = bool(expected == actual)
+        except Exception:  # an object whose == is not a truth value
+            same = expected is actual
+        return None if same else f"{actual!r} where the reference gives {expected!r}"
+
+    def _compare_pandas(self, expected: Any, actual: Any) -> str | None:
+        if type(actual) is not type(expected):
+            return f"{type(actual).__name__} where the reference gives {type(expected).__name__}"
+        if not isinstance(expected, pd.Index):
+            reason = _pandas_kinds(expected, actual)
+            if reason is not None:
+                return reason
+        tolerances: dict[str, Any] = (
+            {"check_exact": True}
+            if self.exact
+            else {
+                "check_exact": False,
+                "rtol": 1e-9 if self.rtol is None else self.rtol,
+                "atol": 1e-12 if self.atol is None else self.atol,
+            }
+        )
+        try:
+            if isinstance(expected, pd.Index):
+                pd.testing.assert_index_equal(expected, actual, **tolerances)
+            elif isinstance(expected, pd.Series):
+                pd.testing.assert_series_equal(expected, actual, check_dtype=False, **tolerances)
+            else:
+                pd.testing.assert_frame_equal(expected, actual, check_dtype=False, **tolerances)
+        except AssertionError as exc:
+            return " ".join(str(exc).split())
+        return None
+
+
+class _Exact(_Close):
+    exact = True
+
+    def __repr__(self) -> str:
+        return "exact()"
+
+
+class _Callable(EqualityPolicy):
+    def __init__(self, func: Callable[[Any, Any], None]) -> None:
+        self.func = func
+
+    def __repr__(self) -> str:
+        return getattr(self.func, "__name__", repr(self.func))
+
+    def compare(self, expected: Any, actual: Any) -> str | None:
+        try:
+            self.func(expected, actual)
+        except Exception as exc:
+            text = " ".join(str(exc).split())
+            return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return None
+
+
+_ARRAYLIKE = (np.ndarray, np.generic, float, int, complex, bool)
+
+
+def close(
+    *, rtol: float | None = None, atol: float | None = None, nan_equal: bool = True
+) -> EqualityPolicy:
+    """Floats equal within tolerances; everything else exactly (the default policy).
+
+    Parameters
+    ----------
+    rtol, atol : float, optional
+        Relative and absolute tolerances, as in :func:`numpy.isclose`. By default they
+        follow the dtype (:func:`tolerance`): about a thousand units in the last place.
+    nan_equal : bool, default True
+        Whether NaN equals NaN (in the same positions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vecpipe as vp
+    >>> vp.close().compare(np.array([0.1 + 0.2]), np.array([0.3])) is None
+    True
+    """
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is not None and not (isinstance(value, int | float) and value >= 0):
+            msg = f"vp.close: {name}={value!r} must be a non-negative number (or None)"
+            raise InvalidArgument(msg)
+    return _Close(rtol, atol, bool(nan_equal))
+
+
+def exact() -> EqualityPolicy:
+    """Every value identical (NaN equal to NaN in the same positions; -0.0 equal to 0.0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vecpipe as vp
+    >>> print(vp.exact().compare(np.array([0.3]), np.array([0.1 + 0.2])))
+    1 of 1 values differ; first at index 0: expected np.float64(0.3), got ...
+    """
+    return _Exact()
+
+
+#: The default policy: :func:`close` with tolerances by dtype.
+DEFAULT = _Close()
+
+
+def as_policy(equal: Any, stage_name: str = "?") -> EqualityPolicy:
+    """Turn what ``@vp.stage(equal=...)`` accepts into a policy (None: the default)."""
+    if equal is None:
+        return DEFAULT
+    if isinstance(equal, EqualityPolicy):
+        return equal
+    if callable(equal):
+        return _Callable(equal)
+    msg = (
+        f"stage {stage_name!r}: equal={equal!r} is not an equality policy; pass vp.exact(), "
+        "vp.close(rtol=..., atol=...), or a function (expected, actual) that raises on a mismatch"
+    )
+    raise InvalidArgument(msg)
+
+
 def compare(expected: Any, actual: Any) -> str | None:
-    """Compare a variant's output with the reference's.
+    """Compare a variant's output with the reference's under the default policy.
 
     Parameters
     ----------
@@ -121,39 +342,7 @@ def compare(expected: Any, actual: Any) -> str | None:
     >>> print(compare(np.array([1.0, 2.0]), np.array([1.0, 2.5])))
     1 of 2 values differ; first at index 1: expected np.float64(2.0), got np.float64(2.5); ...
     """
-    if isinstance(expected, pd.Series | pd.DataFrame | pd.Index):
-        if type(actual) is not type(expected):
-            return f"{type(actual).__name__} where the reference gives {type(expected).__name__}"
-        try:
-            if isinstance(expected, pd.Index):
-                pd.testing.assert_index_equal(expected, actual, check_exact=False, rtol=1e-9)
-            else:
-                assert_equal = (
-                    pd.testing.assert_series_equal
-                    if isinstance(expected, pd.Series)
-                    else pd.testing.assert_frame_equal
-                )
-                assert_equal(expected, actual, check_dtype=False, rtol=1e-9, atol=1e-12)
-        except AssertionError as exc:
-            return " ".join(str(exc).split())
-        return None
-    if isinstance(expected, tuple | list):
-        if type(actual) is not type(expected) or len(actual) != len(expected):
-            return f"{type(actual).__name__} of {_length(actual)} items where the reference gives {type(expected).__name__} of {len(expected)}"  # noqa: E501
-        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            reason = compare(e, a)
-            if reason is not None:
-                return f"item {i}: {reason}"
-        return None
-    if isinstance(expected, np.ndarray | np.generic | float | int | complex | bool):
-        if not isinstance(actual, np.ndarray | np.generic | float | int | complex | bool):
-            return f"{type(actual).__name__} where the reference gives {type(expected).__name__}"
-        return _compare_arrays(np.asarray(expected), np.asarray(actual))
-    try:
-        same = bool(expected == actual)
-    except Exception:  # an object whose == is not a truth value
-        same = expected is actual
-    return None if same else f"{actual!r} where the reference gives {expected!r}"
+    return DEFAULT.compare(expected, actual)
 
 
 def _length(obj: Any) -> str:

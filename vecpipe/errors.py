@@ -15,6 +15,7 @@ __all__ = [
     "UnknownVariant",
     "VariantDisqualifiedWarning",
     "VariantFailedWarning",
+    "VariantMismatch",
     "VecpipeError",
     "VecpipeWarning",
     "WisdomError",
@@ -39,6 +40,10 @@ class UnknownVariant(VecpipeError, KeyError):
 
 class StageCallError(VecpipeError, TypeError):
     """A stage was called with arguments its reference does not accept."""
+
+
+class VariantMismatch(VecpipeError, AssertionError):
+    """A variant's output differs from the reference's (raised by verification)."""
 
 
 class WisdomError(VecpipeError, ValueError):

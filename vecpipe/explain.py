@@ -21,6 +21,7 @@ COLUMNS = (
     "variant",
     "status",
     "chosen",
+    "verified",
     "seconds",
     "compile_seconds",
     "speedup",
@@ -101,6 +102,7 @@ class Explanation:
         notes: dict[str, str] = {}
         for label, stage in _labelled(stages):
             variants = {v.name: v for v in stage._all_variants()}
+            verified = stage._dispatcher.verified() | {"reference"}
             pinned = f"; pinned to {stage.pinned!r}" if stage.pinned else ""
             names = ", ".join(variants)
             notes[label] = f"variants: {names}{pinned}"
@@ -139,6 +141,7 @@ class Explanation:
                             "variant": name,
                             "status": status,
                             "chosen": name == runs,
+                            "verified": name in verified,
                             "seconds": seconds,
                             "compile_seconds": trial.compile_seconds if trial else None,
                             "speedup": speedup,
@@ -170,7 +173,8 @@ class Explanation:
             for key, rows in keys.items():
                 lines.append(f"  input {key}")
                 lines.append(f"    {self._headers[(stage_name, key)]}")
-                table = [("", "variant", "status", "time", "compile", "vs ref", "GIL", "note")] + [
+                header = ("", "variant", "status", "time", "compile", "vs ref", "GIL", "verified")
+                table = [(*header, "note")] + [
                     (
                         "*" if r["chosen"] else "",
                         r["variant"],
@@ -179,6 +183,7 @@ class Explanation:
                         _seconds(r["compile_seconds"]),
                         f"{r['speedup']:.3g}x" if r["speedup"] else "-",
                         _gil(r["releases_gil"]),
+                        "-" if r["variant"] == "reference" else ("yes" if r["verified"] else "no"),
                         r["reason"][:90],
                     )
                     for r in rows

@@ -84,7 +84,7 @@ def make_key(tag: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Key:
     Parameters
     ----------
     tag : int
-        The settings' tag (:attr:`vecpipe.Settings.tag`): ``2 * threads + estimate``.
+        The settings' tag (:attr:`vecpipe.Settings.tag`).
     args, kwargs
         The call's arguments.
 
@@ -92,7 +92,7 @@ def make_key(tag: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Key:
     --------
     >>> import numpy as np
     >>> from vecpipe.keys import describe_key, make_key
-    >>> describe_key(make_key(4, (np.zeros(1000), 3), {}))
+    >>> describe_key(make_key(8, (np.zeros(1000), 3), {}))
     'ndarray[float64, 1d, C, n=256..<1K], int | threads=2'
     """
     if kwargs:
@@ -155,10 +155,10 @@ def describe_key(key: Key) -> str:
     --------
     >>> import numpy as np
     >>> from vecpipe.keys import describe_key, make_key
-    >>> describe_key(make_key(5, (np.ones((3, 4), order="F"),), {}))
+    >>> describe_key(make_key(9, (np.ones((3, 4), order="F"),), {}))
     'ndarray[float64, 2d, F, n=4..<16] | threads=2'
     """
     tag, *parts = key
     if parts and isinstance(parts[0], np.dtype):  # the flattened single-array key
         parts = [tuple(parts)]
-    return ", ".join(_describe_text(p) for p in parts) + f" | threads={tag >> 1}"
+    return ", ".join(_describe_text(p) for p in parts) + f" | threads={tag >> 2}"

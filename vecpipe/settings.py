@@ -40,6 +40,9 @@ class Settings:
     threads : int
         The thread budget: how many threads a ``parallel=True`` Numba kernel may use.
         It is part of every dispatch key, since the fastest variant depends on it.
+    require_verified : bool
+        Run only variants that :func:`vecpipe.verify` passed for their current source
+        (the others are skipped, with the reason in ``explain()``).
 
     Examples
     --------
@@ -50,6 +53,7 @@ class Settings:
 
     mode: Mode = "measure"
     threads: int = 1
+    require_verified: bool = False
     #: The part of the settings that changes which variant is best; keys include it.
     tag: int = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -69,9 +73,17 @@ class Settings:
                 "(Numba's thread pool size; set NUMBA_NUM_THREADS before import to change it)"
             )
             raise InvalidArgument(msg)
-        # Reference mode's tag is never in a route table, so its calls take the slow path,
-        # which runs the reference: the fast path needs no test of the mode.
-        tag = -1 if self.mode == "reference" else 2 * self.threads + (self.mode == "estimate")
+        if not isinstance(self.require_verified, bool):
+            msg = f"config: require_verified={self.require_verified!r} must be True or False"
+            raise InvalidArgument(msg)
+        # One int for what changes the best variant: 4 * threads + 2 * require_verified +
+        # estimate. Reference mode's tag is never in a route table, so its calls take the
+        # slow path, which runs the reference: the fast path needs no test of the mode.
+        tag = (
+            -1
+            if self.mode == "reference"
+            else 4 * self.threads + 2 * self.require_verified + (self.mode == "estimate")
+        )
         object.__setattr__(self, "tag", tag)
 
 
@@ -116,7 +128,9 @@ def _apply_threads(threads: int) -> None:
         numba.set_num_threads(threads)
 
 
-def set_config(*, mode: Mode | None = None, threads: int | None = None) -> Settings:
+def set_config(
+    *, mode: Mode | None = None, threads: int | None = None, require_verified: bool | None = None
+) -> Settings:
     """Change the process-wide settings.
 
     Parameters
@@ -125,6 +139,8 @@ def set_config(*, mode: Mode | None = None, threads: int | None = None) -> Setti
         The dispatch mode; unchanged when omitted.
     threads : int, optional
         The thread budget for parallel kernels; unchanged when omitted.
+    require_verified : bool, optional
+        Run only verified variants; unchanged when omitted.
 
     Returns
     -------
@@ -140,14 +156,18 @@ def set_config(*, mode: Mode | None = None, threads: int | None = None) -> Setti
     >>> _ = vp.set_config(mode=previous.mode)
     """
     previous = _GLOBAL[0]
-    changes = {k: v for k, v in {"mode": mode, "threads": threads}.items() if v is not None}
+    changes = {
+        k: v
+        for k, v in {"mode": mode, "threads": threads, "require_verified": require_verified}.items()
+        if v is not None
+    }
     _GLOBAL[0] = dataclasses.replace(previous, **changes)  # type: ignore[arg-type]
     _apply_threads(_GLOBAL[0].threads)
     return previous
 
 
 def config(
-    *, mode: Mode | None = None, threads: int | None = None
+    *, mode: Mode | None = None, threads: int | None = None, require_verified: bool | None = None
 ) -> contextlib.AbstractContextManager[Settings]:
     """Change the settings inside a ``with`` block.
 
@@ -157,6 +177,8 @@ def config(
         The dispatch mode inside the block.
     threads : int, optional
         The thread budget for parallel kernels inside the block.
+    require_verified : bool, optional
+        Inside the block, run only variants verified for their current source.
 
     Returns
     -------
@@ -175,7 +197,11 @@ def config(
     ...     double(np.arange(3))
     array([0, 2, 4])
     """
-    changes = {k: v for k, v in {"mode": mode, "threads": threads}.items() if v is not None}
+    changes = {
+        k: v
+        for k, v in {"mode": mode, "threads": threads, "require_verified": require_verified}.items()
+        if v is not None
+    }
     dataclasses.replace(get_config(), **changes)  # bad values raise here, not at `with`
     return _block(changes)
 

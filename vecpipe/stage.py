@@ -6,12 +6,13 @@ import functools
 import importlib
 import inspect
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from vecpipe.dispatch import Dispatcher, check_arguments
+from vecpipe.equality import EqualityPolicy, as_policy
 from vecpipe.errors import InvalidArgument, UnknownVariant
 from vecpipe.explain import Explanation
 from vecpipe.keys import make_key
@@ -65,7 +66,16 @@ class Stage:
     ['numpy']
     """
 
-    def __init__(self, func: F, *, name: str | None = None, chunkable: bool = False) -> None:
+    def __init__(
+        self,
+        func: F,
+        *,
+        name: str | None = None,
+        chunkable: bool = False,
+        inputs: Any = None,
+        equal: Any = None,
+        equivalent_errors: Iterable[Iterable[type[BaseException]]] = (),
+    ) -> None:
         if isinstance(func, Stage):
             msg = f"stage {func.name!r} is already a stage; use it as it is"
             raise InvalidArgument(msg)
@@ -94,6 +104,12 @@ class Stage:
             self._signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):
             self._signature = None
+        #: How vp.verify generates arguments: a vp.spec object or a Hypothesis strategy of
+        #: argument tuples (None: inferred from the annotations when verifying).
+        self.inputs = inputs
+        #: How a variant's output is compared with the reference's.
+        self.equal: EqualityPolicy = as_policy(equal, self.name)
+        self.equivalent_errors = _error_groups(equivalent_errors, self.name)
         self._dispatcher = Dispatcher(self)
         self._routes = self._dispatcher.routes
 
@@ -360,6 +376,24 @@ class Stage:
         return (_resolve_stage, (self._module, self._qualname))
 
 
+def _error_groups(
+    groups: Iterable[Iterable[type[BaseException]]], stage_name: str
+) -> tuple[frozenset[type[BaseException]], ...]:
+    result = []
+    for group in groups:
+        members = frozenset(group) if not isinstance(group, type) else frozenset([group])
+        if not members or not all(
+            isinstance(t, type) and issubclass(t, BaseException) for t in members
+        ):
+            msg = (
+                f"stage {stage_name!r}: equivalent_errors must be groups of exception types, "
+                f"e.g. [(ZeroDivisionError, FloatingPointError)]; got {group!r}"
+            )
+            raise InvalidArgument(msg)
+        result.append(members)
+    return tuple(result)
+
+
 def _resolve_stage(module: str, qualname: str) -> Stage:
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
@@ -370,16 +404,42 @@ def _resolve_stage(module: str, qualname: str) -> Stage:
     return obj
 
 
-@overload
-def stage(func: F, /, *, name: str | None = ..., chunkable: bool = ...) -> Stage: ...
+_StageOptions = dict[str, Any]
+
+
 @overload
 def stage(
-    func: None = None, /, *, name: str | None = ..., chunkable: bool = ...
+    func: F,
+    /,
+    *,
+    name: str | None = ...,
+    chunkable: bool = ...,
+    inputs: Any = ...,
+    equal: Any = ...,
+    equivalent_errors: Iterable[Iterable[type[BaseException]]] = ...,
+) -> Stage: ...
+@overload
+def stage(
+    func: None = None,
+    /,
+    *,
+    name: str | None = ...,
+    chunkable: bool = ...,
+    inputs: Any = ...,
+    equal: Any = ...,
+    equivalent_errors: Iterable[Iterable[type[BaseException]]] = ...,
 ) -> Callable[[F], Stage]: ...
 
 
 def stage(
-    func: F | None = None, /, *, name: str | None = None, chunkable: bool = False
+    func: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    chunkable: bool = False,
+    inputs: Any = None,
+    equal: Any = None,
+    equivalent_errors: Iterable[Iterable[type[BaseException]]] = (),
 ) -> Stage | Callable[[F], Stage]:
     """Make a function a stage: ``@vp.stage``, ``@vp.stage(...)`` or ``vp.stage(func)``.
 
@@ -393,6 +453,16 @@ def stage(
     chunkable : bool, default False
         Declare that the stage works row by row (or element by element), so that a slice
         of the input is a valid input: large inputs are then timed on slices.
+    inputs : vp.spec object or hypothesis strategy, optional
+        How :func:`vecpipe.verify` generates arguments: ``vp.spec.array(...)``,
+        ``vp.spec.args(...)``, or a strategy of argument tuples. By default inferred from
+        the function's annotations.
+    equal : policy or callable, optional
+        How a variant's output must match the reference's: :func:`vecpipe.close` (the
+        default), :func:`vecpipe.exact`, or ``f(expected, actual)`` raising on a mismatch.
+    equivalent_errors : iterable of tuples of exception types, optional
+        Exception types that count as the same when the reference raises one and a
+        variant another, e.g. ``[(ZeroDivisionError, FloatingPointError)]``.
 
     Returns
     -------
@@ -409,6 +479,13 @@ def stage(
     >>> clip01(np.array([-1.0, 0.5, 2.0]))
     array([0. , 0.5, 1. ])
     """
+    options: _StageOptions = {
+        "name": name,
+        "chunkable": chunkable,
+        "inputs": inputs,
+        "equal": equal,
+        "equivalent_errors": equivalent_errors,
+    }
     if func is None:
-        return lambda f: Stage(f, name=name, chunkable=chunkable)
-    return Stage(func, name=name, chunkable=chunkable)
+        return lambda f: Stage(f, **options)
+    return Stage(func, **options)

@@ -1,0 +1,586 @@
+"""Verification: Hypothesis checks that every variant gives the reference's answers.
+
+For each stage and each variant, :func:`verify`
+
+1. runs the spec's edge cases (empty, length 1, all-NaN, infinities, -0.0, huge and tiny
+   magnitudes, integer extremes, strided, read-only and Fortran-ordered arrays), which
+   also compiles the Numba signatures they need, so compile time never counts against a
+   Hypothesis deadline;
+2. lets Hypothesis search generated inputs, shrinking a failure to a minimal one; the
+   example database lives in vecpipe's cache folder, so a failure found once is replayed
+   first next time;
+3. records a pass in wisdom against the variant's (and the reference's) source hash,
+   which ``vp.config(require_verified=True)`` relies on.
+
+Each call gets its own copies of the arguments (same layout, same read-only flag), so a
+variant that writes into its input is caught, and the reference and the variant never
+see each other's changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
+
+from vecpipe._paths import cache_dir
+from vecpipe.dispatch import VERIFIED_KEY
+from vecpipe.errors import InvalidArgument, VariantMismatch
+from vecpipe.pipeline import Pipeline
+from vecpipe.stage import Stage
+from vecpipe.testing import spec as specs
+from vecpipe.wisdom import get_wisdom
+
+if TYPE_CHECKING:
+    from vecpipe.variant import Variant
+
+__all__ = ["Counterexample", "VariantResult", "VerificationReport", "verify"]
+
+Target = Stage | Pipeline | Iterable[Stage | Pipeline]
+
+
+# -- running one input ----------------------------------------------------------------------
+
+
+def _clone(value: Any) -> Any:
+    """A copy with the same layout (contiguity, strides' pattern) and read-only flag."""
+    if isinstance(value, np.ndarray):
+        if value.flags.c_contiguous or value.ndim == 0:
+            out = np.array(value, copy=True, order="C")
+        elif value.flags.f_contiguous:
+            out = np.array(value, copy=True, order="F")
+        else:  # a strided view stays strided, so kernels see the same memory layout
+            wide = np.empty((value.shape[0] * 2, *value.shape[1:]), dtype=value.dtype)
+            out = wide[::2]
+            out[...] = value
+        if not value.flags.writeable:
+            out.flags.writeable = False
+        return out
+    if isinstance(value, pd.Series | pd.DataFrame | pd.Index):
+        return value.copy(deep=True)
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an object that cannot be copied is passed as it is
+        return value
+
+
+def _unchanged(before: Any, after: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        if before.dtype.kind in "fc":
+            return bool(np.array_equal(before, after, equal_nan=True))
+        return bool(np.array_equal(before, after))
+    if isinstance(before, pd.Series | pd.DataFrame | pd.Index):
+        return bool(before.equals(after))
+    try:
+        return bool(before == after)
+    except Exception:
+        return True
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outcome:
+    value: Any = None
+    error: BaseException | None = None
+    mutated: tuple[int, ...] = ()
+
+
+def _run(func: Callable[..., Any], args: tuple[Any, ...]) -> _Outcome:
+    copies = tuple(_clone(a) for a in args)
+    try:
+        # Overflow and invalid-value warnings are expected on extreme inputs; what matters
+        # is whether the variant's answer matches the reference's.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            value = func(*copies)
+    except Exception as exc:
+        return _Outcome(error=exc)
+    mutated = tuple(
+        i for i, (a, c) in enumerate(zip(args, copies, strict=True)) if not _unchanged(a, c)
+    )
+    return _Outcome(value=value, mutated=mutated)
+
+
+def _same_error(stage: Stage, expected: BaseException, actual: BaseException) -> bool:
+    if type(expected) is type(actual):
+        return True
+    return any(
+        any(isinstance(expected, t) for t in group) and any(isinstance(actual, t) for t in group)
+        for group in stage.equivalent_errors
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _difference(stage: Stage, expected: _Outcome, actual: _Outcome) -> str | None:
+    """Why the variant's outcome does not match the reference's (None when it does)."""
+    if actual.mutated:
+        which = ", ".join(str(i) for i in actual.mutated)
+        return f"modified its input (argument {which}); the reference leaves its inputs unchanged"
+    if expected.error is not None:
+        if actual.error is None:
+            return f"returned a result where the reference raises {_error_text(expected.error)}"
+        if not _same_error(stage, expected.error, actual.error):
+            return (
+                f"raised {_error_text(actual.error)} where the reference raises "
+                f"{_error_text(expected.error)} (declare equivalent_errors= if both are fine)"
+            )
+        return None
+    if actual.error is not None:
+        return f"raised {_error_text(actual.error)} where the reference returns a result"
+    return stage.equal.compare(expected.value, actual.value)
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+
+def _summary(value: Any, limit: int = 8) -> str:
+    """A short, readable description of a value: never a wall of numbers."""
+    if isinstance(value, BaseException):
+        return f"raises {_error_text(value)}"
+    if isinstance(value, np.ndarray):
+        layout = (
+            "C" if value.flags.c_contiguous else ("F" if value.flags.f_contiguous else "strided")
+        )
+        flags = f"{value.dtype}, shape {value.shape}, {layout}" + (
+            ", read-only" if not value.flags.writeable else ""
+        )
+        if value.size <= limit:
+            return f"array({np.array2string(value, separator=', ', threshold=limit)}) [{flags}]"
+        flat = value.reshape(-1) if value.flags.c_contiguous else value.ravel()
+        head = np.array2string(flat[: limit // 2], separator=", ")[1:-1]
+        tail = np.array2string(flat[-(limit // 2) :], separator=", ")[1:-1]
+        return f"array([{head}, ..., {tail}]) [{flags}]"
+    if isinstance(value, pd.Series):
+        return f"Series(name={value.name!r}, {value.dtype}, length {len(value)}): " + _summary(
+            value.to_numpy(), limit
+        )
+    if isinstance(value, pd.DataFrame):
+        cols = ", ".join(f"{c}: {t}" for c, t in value.dtypes.items())
+        return f"DataFrame({len(value)} rows; {cols})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_summary(v, limit) for v in value) + ")"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+@dataclasses.dataclass
+class Counterexample:
+    """A (minimal) input on which a variant and the reference disagree."""
+
+    found_by: str  # "edge case arg0:all-nan" or "hypothesis (shrunk)"
+    args: tuple[Any, ...]
+    expected: Any
+    actual: Any
+    reason: str
+
+    def __str__(self) -> str:
+        lines = [f"found by {self.found_by}"]
+        for i, arg in enumerate(self.args):
+            lines.append(f"  argument {i}: {_summary(arg)}")
+        lines.append(f"  reference: {_summary(self.expected)}")
+        lines.append(f"  variant:   {_summary(self.actual)}")
+        lines.append(f"  where:     {self.reason}")
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class VariantResult:
+    """The verification of one variant of one stage."""
+
+    stage: str
+    variant: str
+    passed: bool
+    examples: int
+    edge_cases: int
+    seconds: float
+    counterexample: Counterexample | None = None
+    note: str = ""
+
+
+class VerificationReport:
+    """What :func:`verify` found: per variant, passed or failed, examples tried, time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vecpipe as vp
+    >>> @vp.stage(inputs=vp.spec.array("float64", max_size=50))
+    ... def double(x):
+    ...     return np.array([2.0 * v for v in x])
+    >>> @double.variant("numpy")
+    ... def _(x):
+    ...     return 2.0 * x
+    >>> report = vp.verify(double, max_examples=20, seed=0)
+    >>> report.ok
+    True
+    >>> report.to_frame()[["stage", "variant", "passed"]]
+        stage variant  passed
+    0  double   numpy    True
+    """
+
+    def __init__(self, results: Sequence[VariantResult]) -> None:
+        self.results = list(results)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every variant passed."""
+        return all(r.passed for r in self.results)
+
+    @property
+    def failures(self) -> list[VariantResult]:
+        """The variants that failed."""
+        return [r for r in self.results if not r.passed]
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`vecpipe.VariantMismatch` with the minimal counterexamples, if any."""
+        if self.ok:
+            return
+        parts = [
+            f"stage {r.stage!r}: variant {r.variant!r} differs from the reference"
+            + (f" ({r.note})" if r.note else "")
+            + (f"\n{r.counterexample}" if r.counterexample else "")
+            for r in self.failures
+        ]
+        msg = f"{len(parts)} variant(s) failed verification:\n" + "\n".join(parts)
+        raise VariantMismatch(msg)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (stage, variant)."""
+        rows = [
+            {
+                "stage": r.stage,
+                "variant": r.variant,
+                "passed": r.passed,
+                "examples": r.examples,
+                "edge_cases": r.edge_cases,
+                "seconds": r.seconds,
+                "reason": r.counterexample.reason if r.counterexample else r.note,
+            }
+            for r in self.results
+        ]
+        columns = ["stage", "variant", "passed", "examples", "edge_cases", "seconds", "reason"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def __str__(self) -> str:
+        if not self.results:
+            return "verification: no variants to verify"
+        table = [("stage", "variant", "result", "examples", "edge cases", "time")] + [
+            (
+                r.stage,
+                r.variant,
+                "passed" if r.passed else "FAILED",
+                str(r.examples),
+                str(r.edge_cases),
+                f"{r.seconds:.2f} s",
+            )
+            for r in self.results
+        ]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in table
+        ]
+        passed = sum(r.passed for r in self.results)
+        lines.append(f"{passed} of {len(self.results)} variants passed")
+        for r in self.failures:
+            lines.append(f"\n{r.stage}[{r.variant}]" + (f": {r.note}" if r.note else ""))
+            if r.counterexample is not None:
+                lines.append(str(r.counterexample))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+# -- the search -------------------------------------------------------------------------------
+
+
+class _Mismatch(AssertionError):
+    pass
+
+
+def _stages(target: Target) -> list[tuple[Stage, Pipeline | None, int]]:
+    """(stage, pipeline it sits in, its position), each stage once."""
+    items: list[Any] = [target] if isinstance(target, Stage | Pipeline) else list(target)
+    found: list[tuple[Stage, Pipeline | None, int]] = []
+    seen: set[int] = set()
+    for item in items:
+        if isinstance(item, Pipeline):
+            entries = [(s, item, i) for i, s in enumerate(item.stages)]
+        elif isinstance(item, Stage):
+            entries = [(item, None, 0)]
+        else:
+            msg = (
+                f"vp.verify: expected a stage, a Pipeline or a list of them, got {item!r} "
+                f"of type {type(item).__name__}"
+            )
+            raise InvalidArgument(msg)
+        for entry in entries:
+            if id(entry[0]) not in seen:
+                seen.add(id(entry[0]))
+                found.append(entry)
+    return found
+
+
+def _own_spec(stage: Stage) -> specs.Spec | None:
+    if stage.inputs is not None:
+        return specs.as_spec(stage.inputs)
+    try:
+        return specs.infer(stage.reference, stage.name)
+    except InvalidArgument:
+        return None
+
+
+def _spec_for(stage: Stage, pipeline: Pipeline | None, position: int) -> specs.Spec:
+    """The stage's own spec; inside a pipeline, else the previous stages' reference outputs."""
+    own = _own_spec(stage)
+    if own is not None:
+        return own
+    if pipeline is None or position == 0:
+        if stage.inputs is None:
+            specs.infer(stage.reference, stage.name)  # raises the error that says what to do
+        msg = f"stage {stage.name!r}: no input spec"
+        raise InvalidArgument(msg)
+    upstream = pipeline.stages[:position]
+    first = _spec_for(upstream[0], pipeline, 0)
+
+    def through(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        value: Any = args
+        try:
+            value = upstream[0].reference(*args)
+            for s in upstream[1:]:
+                value = s.reference(value)
+        except Exception:
+            return None  # the upstream reference rejects this input: not one this stage sees
+        return (value,)
+
+    strategy = first.strategy().map(through).filter(lambda a: a is not None)
+    edges = [(f"upstream {label}", out) for label, a in first.edge_cases() if (out := through(a))]
+    return specs.Spec.from_strategy(strategy, edge_cases=edges)
+
+
+def _check(
+    stage: Stage, variant: Variant, args: tuple[Any, ...], found_by: str
+) -> Counterexample | None:
+    expected = _run(stage.reference, args)
+    actual = _run(variant.run, args)
+    reason = _difference(stage, expected, actual)
+    if reason is None:
+        return None
+    return Counterexample(
+        found_by,
+        args,
+        expected.error if expected.error is not None else expected.value,
+        actual.error if actual.error is not None else actual.value,
+        reason,
+    )
+
+
+def _verify_variant(
+    stage: Stage,
+    variant: Variant,
+    spec: specs.Spec,
+    *,
+    max_examples: int,
+    deadline: float | None,
+    seed: int | None,
+    database: bool,
+) -> VariantResult:
+    start = time.perf_counter()
+    edge_cases = spec.edge_cases()
+    for label, args in edge_cases:  # always tried; also compiles the kernels' signatures
+        found = _check(stage, variant, args, f"edge case {label}")
+        if found is not None:
+            return VariantResult(
+                stage.name,
+                variant.name,
+                False,
+                0,
+                len(edge_cases),
+                time.perf_counter() - start,
+                found,
+            )
+    state: dict[str, Any] = {"examples": 0, "failure": None}
+
+    def one_example(args: tuple[Any, ...]) -> None:
+        state["examples"] += 1
+        found = _check(stage, variant, args, "hypothesis (shrunk to a minimal input)")
+        if found is not None:
+            state["failure"] = found
+            raise _Mismatch(found.reason)
+
+    # The example database is keyed by this digest, so each (stage, variant, source) has
+    # its own replay history.
+    one_example._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]
+        f"{stage.id}|{variant.name}|{variant.source_hash}|{stage._reference.source_hash}".encode()
+    )
+    common: dict[str, Any] = {
+        "suppress_health_check": list(HealthCheck),
+        "report_multiple_bugs": False,
+        "verbosity": Verbosity.quiet,
+        "print_blob": False,
+    }
+    strategy = spec.strategy()
+    if deadline is not None:
+        # Compile what the generated inputs need before any timing counts.
+        warm = settings(
+            max_examples=10, deadline=None, database=None, phases=[Phase.generate], **common
+        )
+        try:
+            warm(given(strategy)(one_example))()
+        except (_Mismatch, Flaky):
+            pass  # found again, and reported, by the real search below
+        state.update(examples=0, failure=None)
+    database_dir = cache_dir() / "hypothesis" if database else None
+    test = given(strategy)(one_example)
+    if seed is not None:
+        test = hypothesis_seed(seed)(test)
+    # Applied after @seed, which would otherwise switch the example database off.
+    test = settings(
+        max_examples=max_examples,
+        deadline=None if deadline is None else deadline * 1000.0,
+        database=DirectoryBasedExampleDatabase(str(database_dir)) if database_dir else None,
+        **common,
+    )(test)
+    note = ""
+    try:
+        test()
+    except _Mismatch:
+        pass
+    except Flaky:
+        note = "fails only sometimes on the same input (non-deterministic?)"
+    failure = state["failure"]
+    passed = failure is None and not note
+    return VariantResult(
+        stage.name,
+        variant.name,
+        passed,
+        state["examples"],
+        len(edge_cases),
+        time.perf_counter() - start,
+        failure,
+        note,
+    )
+
+
+def _record(stage: Stage, result: VariantResult, variant: Variant, max_examples: int) -> None:
+    record = {
+        "status": "verified" if result.passed else "failed",
+        "source_hash": variant.source_hash,
+        "reference_hash": stage._reference.source_hash,
+        "examples": result.examples,
+        "edge_cases": result.edge_cases,
+        "max_examples": max_examples,
+        "seconds": result.seconds,
+        "reason": result.counterexample.reason if result.counterexample else result.note,
+        "time": time.time(),
+    }
+    get_wisdom().record(stage.id, VERIFIED_KEY, {variant.name: record})
+
+
+def verify(
+    target: Target,
+    *,
+    max_examples: int = 100,
+    deadline: float | None = None,
+    seed: int | None = None,
+    variants: Iterable[str] | None = None,
+    database: bool = True,
+    record: bool = True,
+) -> VerificationReport:
+    """Check with Hypothesis that every variant gives the reference's answers.
+
+    Parameters
+    ----------
+    target : Stage, Pipeline, or a list of them
+        What to verify. Inside a pipeline, a stage with no input spec of its own is fed
+        the previous stages' reference outputs.
+    max_examples : int, default 100
+        Generated inputs per variant (the edge cases come on top).
+    deadline : float, optional
+        Seconds one example may take (None: no deadline). Kernels are compiled before
+        the timed search, so compilation never trips it.
+    seed : int, optional
+        Makes the search reproducible.
+    variants : iterable of str, optional
+        Only these variants (default: all).
+    database : bool, default True
+        Keep Hypothesis' example database in vecpipe's cache folder, so a failure found
+        once is replayed first next time.
+    record : bool, default True
+        Record each outcome in wisdom (``require_verified=True`` runs only passed ones).
+
+    Returns
+    -------
+    VerificationReport
+
+    Raises
+    ------
+    InvalidArgument
+        A stage has no ``inputs=`` and its arguments cannot be inferred from annotations;
+        the message shows how to declare them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vecpipe as vp
+    >>> @vp.stage
+    ... def total(x: np.ndarray) -> float:
+    ...     s = 0.0
+    ...     for v in x:
+    ...         s += v
+    ...     return s
+    >>> @total.variant("numpy")
+    ... def _(x):
+    ...     return float(np.sum(x))
+    >>> print(vp.verify(total, max_examples=30, seed=1))  # doctest: +ELLIPSIS
+    stage  variant  result  examples  edge cases  time
+    total  numpy    passed  ...
+    1 of 1 variants passed
+    """
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
+        msg = f"vp.verify: max_examples={max_examples!r} must be a positive int"
+        raise InvalidArgument(msg)
+    if deadline is not None and not (isinstance(deadline, int | float) and deadline > 0):
+        msg = f"vp.verify: deadline={deadline!r} must be a positive number of seconds or None"
+        raise InvalidArgument(msg)
+    wanted = None if variants is None else set(variants)
+    results: list[VariantResult] = []
+    for stage, pipeline, position in _stages(target):
+        chosen = [v for v in stage.variants.values() if wanted is None or v.name in wanted]
+        if not chosen:
+            continue
+        spec = _spec_for(stage, pipeline, position)
+        for variant in chosen:
+            result = _verify_variant(
+                stage,
+                variant,
+                spec,
+                max_examples=max_examples,
+                deadline=deadline,
+                seed=seed,
+                database=database,
+            )
+            if record:
+                _record(stage, result, variant, max_examples)
+            results.append(result)
+    if wanted is not None:
+        known = {r.variant for r in results}
+        missing = sorted(wanted - known)
+        if missing:
+            msg = f"vp.verify: no variant named {', '.join(repr(m) for m in missing)} in the target"
+            raise InvalidArgument(msg)
+    return VerificationReport(results)
