@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import vecpipe as vp
 from vecpipe import settings as settings_module
@@ -14,6 +15,13 @@ from vecpipe import settings as settings_module
 # Numba's on-disk cache makes the second process (and the second test run) fast; the
 # Makefile points it at .cache/numba, and a plain `pytest` run gets the same.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent / ".cache" / "numba"))
+
+
+# The suite's own @given tests: thorough but bounded on CI (a 2-core machine), and
+# reproducible there; HYPOTHESIS_PROFILE=dev explores more locally.
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(autouse=True)

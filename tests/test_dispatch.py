@@ -392,7 +392,7 @@ def test_estimate_mode_chooses_without_timing(affine):
     assert "reference" not in calls  # no timing, no comparison
     frame = affine.explain().to_frame()
     assert set(frame["source"]) == {"estimated"}
-    assert affine.explain().to_frame().query("chosen")["variant"].item() == "numpy"
+    assert affine.explain().to_frame().query("chosen")["variant"].item() == "numba"
 
 
 def test_estimate_mode_uses_stored_measurements(affine, x):

@@ -84,10 +84,13 @@ _USABLE = ("chosen", "measured", "dropped")
 #: rule from the measurements in docs/performance.md (NumPy's low call overhead wins on
 #: small inputs, a serial kernel in the middle, a parallel kernel on large ones).
 ESTIMATE_ORDER = (
-    (1 << 12, ("numpy", "numba", "python", "numba_parallel")),
-    (1 << 18, ("numba", "numpy", "numba_parallel", "python")),
+    (1 << 16, ("numba", "numpy", "python", "numba_parallel")),
+    (1 << 19, ("numba", "numba_parallel", "numpy", "python")),
     (None, ("numba_parallel", "numba", "numpy", "python")),
 )
+#: A parallel kernel's first calls after a pause wake its thread pool; they are run for up
+#: to this long, until three calls in a row agree, before any of its calls is timed.
+WARM_SECONDS = 0.05
 
 
 @dataclasses.dataclass
@@ -128,13 +131,19 @@ class Decision:
     size: int = 0
 
     def ranking(self) -> list[str]:
-        """Usable variants, fastest first (the reference always last among equals)."""
+        """Usable variants, best first (see :func:`_rank`)."""
         usable = [t for t in self.trials.values() if t.status in _USABLE or t.source == "estimated"]
         usable = [t for t in usable if t.status != "not-run" or t.variant == self.chosen]
-        usable.sort(
-            key=lambda t: (t.seconds if t.seconds is not None else np.inf, t.variant == "reference")
-        )
+        usable.sort(key=_rank)
         return [t.variant for t in usable]
+
+
+def _rank(trial: Trial) -> tuple[bool, float, bool]:
+    """Survivors before dropped variants (whose times are extrapolated from a small slice,
+    where per-row costs are lower than on the whole input), then by time, the reference
+    last among equals."""
+    seconds = trial.seconds if trial.seconds is not None else np.inf
+    return (trial.status == "dropped", seconds, trial.variant == "reference")
 
 
 class Route:
@@ -163,14 +172,23 @@ def _shape_source(out: Any, args: tuple[Any, ...]) -> int | None:
     return None
 
 
-def make_check(sample: Any, args: tuple[Any, ...]) -> Callable[[Any, tuple[Any, ...]], bool]:
+def make_check(
+    sample: Any, args: tuple[Any, ...], *, typed: bool = False
+) -> Callable[[Any, tuple[Any, ...]], bool]:
     """Build a check that a later output has the same form as ``sample`` had for ``args``.
 
     Same type; for arrays the same dtype and dimensions, and the shape of the argument
     whose shape it had; for pandas objects the same dtype(s) and length rule; for tuples
     the same length. Values are not checked (tuning compared them with the reference's).
+    ``typed``: the output comes from a compiled kernel, whose type is fixed by the key.
     """
     kind = type(sample)
+    if typed and isinstance(sample, np.ndarray) and sample.ndim == 1:
+        # A compiled kernel's output type follows from its argument types, which the key
+        # fixes: only the length can go wrong.
+        source = _shape_source(sample, args)
+        if source is not None:
+            return lambda out, a: len(out) == len(a[source])
     if isinstance(sample, np.ndarray):
         dtype, ndim, source = sample.dtype, sample.ndim, _shape_source(sample, args)
         # ``is`` first: dtypes of the same kind are usually one object, and this runs on
@@ -247,6 +265,15 @@ def _timed(
     start = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - start
+
+
+def _warm(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    start = time.perf_counter()
+    times: list[float] = []
+    while time.perf_counter() - start < WARM_SECONDS:
+        times.append(_timed(fn, args, kwargs)[1])
+        if len(times) >= 3 and max(times[-3:]) <= 1.5 * min(times):
+            return
 
 
 def _interleave(
@@ -603,7 +630,7 @@ class Dispatcher:
         ranking = [
             t for t in decision.trials.values() if t.status in _USABLE and t.seconds is not None
         ]
-        ranking.sort(key=lambda t: (t.seconds, t.variant == "reference"))
+        ranking.sort(key=_rank)
         for trial in decision.trials.values():
             if trial.status == "chosen":
                 trial.status = "measured"
@@ -732,6 +759,8 @@ class Dispatcher:
                 if variant is reference:
                     continue
                 try:
+                    if variant.parallel:
+                        _warm(variant.run, a, kw)
                     out, first[variant.name] = _timed(variant.run, a, kw)
                 except Exception as exc:
                     self._disqualify(decision, variant, "failed", describe_failure(exc), key_text)
@@ -743,7 +772,7 @@ class Dispatcher:
                     if reason is not None:
                         self._disqualify(decision, variant, "mismatch", reason, key_text)
                         continue
-                    self.checks[(key, variant.name)] = make_check(out, a)
+                    self.checks[(key, variant.name)] = make_check(out, a, typed=variant.compiled)
                 if rung is None:
                     outputs[variant.name] = out
             if rung is None and reference in alive:

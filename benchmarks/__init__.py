@@ -1,0 +1,1 @@
+"""vecpipe's benchmarks: dispatch overhead and regret. Run ``python -m benchmarks``."""
