@@ -25,7 +25,7 @@ def calls() -> list[str]:
 def twice(calls: list[str]) -> vp.Stage:
     """A stage whose reference and numpy variant record each call in ``calls``."""
 
-    @vp.stage
+    @vp.stage(auto=False)
     def twice(x):
         calls.append("reference")
         return x * 2

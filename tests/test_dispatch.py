@@ -40,7 +40,7 @@ def make_affine() -> vp.Stage:
             out[i] = x[i] * 2.0 + 1.0
         return out
 
-    s = vp.stage(affine, chunkable=True)
+    s = vp.stage(affine, auto=False, chunkable=True)
 
     @s.variant("numpy")
     def _(x):
@@ -95,7 +95,7 @@ def test_first_call_measures_every_variant(affine, x):
 
 
 def test_compile_time_is_recorded_apart_from_run_time(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def total(x):
         s = 0.0
         for v in x:
@@ -145,7 +145,7 @@ def test_the_chosen_variant_runs_on_later_calls(affine, x):
 
 
 def test_a_slow_variant_is_not_chosen(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def inc(x):
         return x + 1.0
 
@@ -165,7 +165,7 @@ def test_a_slow_variant_is_not_chosen(x):
 def test_large_chunkable_input_times_the_reference_on_a_slice_only():
     seen: list[int] = []
 
-    @vp.stage(chunkable=True)
+    @vp.stage(auto=False, chunkable=True)
     def slow(x):
         seen.append(len(x))
         return np.array([v * 2.0 for v in x])
@@ -186,7 +186,7 @@ def test_large_chunkable_input_times_the_reference_on_a_slice_only():
 def test_non_chunkable_input_is_timed_whole(affine):
     seen: list[int] = []
 
-    @vp.stage
+    @vp.stage(auto=False)
     def whole(x):
         seen.append(len(x))
         return x.sum()
@@ -203,7 +203,7 @@ def test_non_chunkable_input_is_timed_whole(affine):
 
 
 def test_a_variant_that_differs_is_disqualified_with_a_warning(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def halve(x):
         return x / 2.0
 
@@ -223,7 +223,7 @@ def test_a_variant_that_differs_is_disqualified_with_a_warning(x):
 
 
 def test_nan_positions_must_match(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def safe_log(x):
         return np.log(np.where(x > 0.5, x, np.nan))
 
@@ -238,7 +238,7 @@ def test_nan_positions_must_match(x):
 
 @pytest.mark.parametrize("kind", ["numpy", "numba"])
 def test_a_variant_that_writes_into_its_input_is_caught(kind):
-    @vp.stage
+    @vp.stage(auto=False)
     def doubled(x):
         return x * 2.0
 
@@ -272,7 +272,7 @@ def test_tuning_never_modifies_the_input(affine, x):
 
 
 def test_a_variant_that_fails_to_compile_is_skipped_with_its_reason(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def plus_one(x):
         return x + 1.0
 
@@ -292,7 +292,7 @@ def test_a_variant_that_fails_to_compile_is_skipped_with_its_reason(x):
 
 
 def make_fragile(fail_when: str) -> vp.Stage:
-    @vp.stage
+    @vp.stage(auto=False)
     def shift(x):
         return np.array([v + 1.0 for v in x])  # slow: the numpy variant will be chosen
 
@@ -324,7 +324,7 @@ def test_a_variant_failing_at_run_time_falls_back_and_warns(fail_when):
 
 
 def test_when_the_reference_raises_the_caller_gets_its_exception(affine):
-    @vp.stage
+    @vp.stage(auto=False)
     def first(x):
         return x[0] * 1.0
 
@@ -339,7 +339,7 @@ def test_when_the_reference_raises_the_caller_gets_its_exception(affine):
 
 
 def test_a_stage_whose_every_variant_fails_still_answers(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def square(x):
         return x * x
 
@@ -360,7 +360,7 @@ def test_a_stage_whose_every_variant_fails_still_answers(x):
 
 
 def test_a_failing_pinned_variant_falls_back_to_the_reference(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def neg(x):
         return -x
 
@@ -481,7 +481,7 @@ STAGE_MODULE = """
 import numpy as np
 import vecpipe as vp
 
-@vp.stage
+@vp.stage(auto=False)
 def affine(x):
     out = np.empty(len(x))
     for i in range(len(x)):
@@ -535,7 +535,7 @@ def test_a_corrupt_wisdom_file_is_rebuilt_with_a_warning(affine, x, cache_dir):
 
 
 def test_adding_a_variant_forgets_in_memory_decisions(x):
-    @vp.stage
+    @vp.stage(auto=False)
     def inc(x):
         return x + 1
 

@@ -35,7 +35,7 @@ def compiled_affine(x, scale=2.0):
 def victim() -> vp.Stage:
     """A stage named 'victim' with a reference and a numpy variant."""
 
-    @vp.stage
+    @vp.stage(auto=False)
     def victim(x, scale=2.0):
         return np.array([v * scale for v in x])
 
@@ -238,7 +238,7 @@ BAD_CALLS = [
         id="stage-of-non-callable",
     ),
     pytest.param(
-        lambda s, x: vp.stage(s),
+        lambda s, x: vp.stage(s, auto=False),
         vp.InvalidArgument,
         ["'victim'", "already a stage", "use it as it is"],
         id="stage-of-existing-stage",

@@ -15,7 +15,7 @@ from vecpipe.keys import describe_key, make_key
 # Numba compiles take about a second each, so the kernel is defined once per module.
 
 
-@vp.stage
+@vp.stage(auto=False)
 def offset(x):
     return np.array([v + 1.5 for v in x])
 
@@ -158,7 +158,7 @@ def test_pin_shows_in_the_header():
 
 
 def test_reference_only_stage_explains_its_trivial_choice(small: np.ndarray):
-    @vp.stage
+    @vp.stage(auto=False)
     def negate(x):
         return -x
 

@@ -12,7 +12,7 @@ import vecpipe as vp
 def center() -> vp.Stage:
     """A reference-only stage."""
 
-    @vp.stage
+    @vp.stage(auto=False)
     def center(x):
         return x - x.mean()
 
@@ -23,7 +23,7 @@ def center() -> vp.Stage:
 def scale() -> vp.Stage:
     """A stage with a keyword argument and a numpy variant."""
 
-    @vp.stage
+    @vp.stage(auto=False)
     def scale(x, factor=2.0):
         return np.array([v * factor for v in x])
 
@@ -36,7 +36,7 @@ def scale() -> vp.Stage:
 
 @pytest.fixture
 def square() -> vp.Stage:
-    @vp.stage
+    @vp.stage(auto=False)
     def square(x):
         return x * x
 

@@ -17,7 +17,7 @@ import vecpipe as vp
 # Numba compiles take about a second each, so the kernels are defined once per module.
 
 
-@vp.stage
+@vp.stage(auto=False)
 def total(x):
     """Add up the elements of x."""
     s = 0.0
@@ -93,7 +93,7 @@ def affine(x, scale=2.0, *, shift=0.0):
 @pytest.fixture
 def affine_stage() -> vp.Stage:
     """A stage with a numpy variant, keyword arguments and defaults."""
-    stage = vp.stage(affine)
+    stage = vp.stage(affine, auto=False)
 
     @stage.variant("numpy")
     def _affine_numpy(x, scale=2.0, *, shift=0.0):
@@ -111,7 +111,7 @@ def calls() -> list[str]:
 def counted(calls: list[str]) -> vp.Stage:
     """A stage whose reference and numpy variant record each call in ``calls``."""
 
-    @vp.stage
+    @vp.stage(auto=False)
     def counted(x):
         calls.append("reference")
         return x + 1.0
@@ -133,7 +133,7 @@ def double(x):
 
 
 def test_bare_decorator_makes_a_stage():
-    @vp.stage
+    @vp.stage(auto=False)
     def halve(x):
         return x / 2
 
@@ -143,7 +143,7 @@ def test_bare_decorator_makes_a_stage():
 
 
 def test_decorator_with_arguments_sets_name_and_chunkable():
-    @vp.stage(name="halver", chunkable=True)
+    @vp.stage(auto=False, name="halver", chunkable=True)
     def halve(x):
         return x / 2
 
@@ -153,26 +153,26 @@ def test_decorator_with_arguments_sets_name_and_chunkable():
 
 
 def test_plain_call_makes_a_stage():
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
     assert isinstance(stage, vp.Stage)
     assert stage.name == "double"
 
 
 def test_reference_is_the_original_function_object():
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
     assert stage.reference is double
 
 
 def test_making_a_stage_leaves_the_function_unchanged():
     code, attributes = double.__code__, dict(double.__dict__)
-    vp.stage(double)
+    vp.stage(double, auto=False)
     assert double.__code__ is code
     assert double.__dict__ == attributes
     assert not isinstance(double, vp.Stage)
 
 
 def test_stage_carries_the_references_name_and_doc():
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
     assert stage.__name__ == "double"
     assert stage.__doc__ == "Twice x."
 
@@ -265,7 +265,7 @@ def test_extra_numba_options_reach_njit():
 
 
 def test_non_decorator_form_returns_the_function_unchanged():
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
 
     def double_numpy(x):
         return x * 2
@@ -275,7 +275,7 @@ def test_non_decorator_form_returns_the_function_unchanged():
 
 
 def test_decorator_form_returns_the_function_unchanged():
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
 
     def double_numpy(x):
         return x * 2
@@ -284,7 +284,7 @@ def test_decorator_form_returns_the_function_unchanged():
 
 
 def test_users_nogil_kernel_is_taken_as_it_is():
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         stage.variant("numba", user_nogil_kernel)
@@ -294,7 +294,7 @@ def test_users_nogil_kernel_is_taken_as_it_is():
 
 
 def test_users_kernel_without_nogil_gets_a_gil_warning():
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
     with pytest.warns(vp.GILWarning, match="nogil=True") as record:
         stage.variant("numba", user_gil_kernel)
     assert "'double'" in str(record[0].message)
@@ -310,7 +310,7 @@ def test_users_kernel_without_nogil_gets_a_gil_warning():
     ],
 )
 def test_gil_warning_points_at_the_registering_line(register):
-    stage = vp.stage(double)
+    stage = vp.stage(double, auto=False)
     with pytest.warns(vp.GILWarning) as record:
         register(stage)
     assert record[0].filename == __file__

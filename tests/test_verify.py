@@ -16,7 +16,7 @@ FAST = {"max_examples": 40, "seed": 0}
 
 
 def make_scale_shift() -> vp.Stage:
-    @vp.stage(inputs=vp.spec.array("float64", max_size=200))
+    @vp.stage(auto=False, inputs=vp.spec.array("float64", max_size=200))
     def scale_shift(x):
         out = np.empty(len(x))
         for i in range(len(x)):
@@ -59,7 +59,10 @@ def test_the_report_reads_as_a_table(scale_shift):
 
 
 def test_a_wrong_variant_fails_with_a_minimal_counterexample():
-    @vp.stage(inputs=vp.spec.array("float64", max_size=100, allow_nan=False, allow_infinity=False))
+    @vp.stage(
+        auto=False,
+        inputs=vp.spec.array("float64", max_size=100, allow_nan=False, allow_infinity=False),
+    )
     def clip(x):
         return np.minimum(x, 10.0)
 
@@ -82,7 +85,7 @@ def test_a_wrong_variant_fails_with_a_minimal_counterexample():
 
 
 def test_shrinking_finds_a_small_input():
-    @vp.stage(inputs=vp.spec.array("int64", max_size=500, min_value=0, max_value=100))
+    @vp.stage(auto=False, inputs=vp.spec.array("int64", max_size=500, min_value=0, max_value=100))
     def count_big(x):
         return int(sum(1 for v in x if v > 50))
 
@@ -97,7 +100,7 @@ def test_shrinking_finds_a_small_input():
 
 
 def test_edge_cases_are_always_tried():
-    @vp.stage(inputs=vp.spec.array("float64", max_size=50))
+    @vp.stage(auto=False, inputs=vp.spec.array("float64", max_size=50))
     def first_or_nan(x):
         return x[0] if len(x) else math.nan
 
@@ -112,7 +115,7 @@ def test_edge_cases_are_always_tried():
 
 
 def test_a_variant_must_raise_what_the_reference_raises():
-    @vp.stage(inputs=vp.spec.array("float64", max_size=20))
+    @vp.stage(auto=False, inputs=vp.spec.array("float64", max_size=20))
     def head(x):
         return float(x[0])
 
@@ -135,6 +138,7 @@ def test_a_variant_must_raise_what_the_reference_raises():
 
 def test_equivalent_errors_can_be_declared():
     @vp.stage(
+        auto=False,
         inputs=vp.spec.array("float64", max_size=20),
         equivalent_errors=[(IndexError, ValueError)],
     )
@@ -151,7 +155,7 @@ def test_equivalent_errors_can_be_declared():
 
 
 def test_a_variant_that_modifies_its_input_fails():
-    @vp.stage(inputs=vp.spec.array("float64", max_size=50))
+    @vp.stage(auto=False, inputs=vp.spec.array("float64", max_size=50))
     def sorted_copy(x):
         return np.sort(x)
 
@@ -168,6 +172,7 @@ def test_a_variant_that_modifies_its_input_fails():
 
 def test_an_equality_policy_decides_what_matches():
     @vp.stage(
+        auto=False,
         inputs=vp.spec.array("float64", max_size=50, min_value=-1e6, max_value=1e6),
         equal=vp.close(rtol=1e-3, atol=1e-3),
     )
@@ -179,7 +184,7 @@ def test_an_equality_policy_decides_what_matches():
         return np.round(x, 4)  # within the stage's loose tolerance
 
     assert vp.verify(rounded, max_examples=30, seed=0).ok
-    strict = vp.stage(rounded.reference, inputs=rounded.inputs)
+    strict = vp.stage(rounded.reference, auto=False, inputs=rounded.inputs)
     strict.variant("numpy", rounded.variants["numpy"].func)
     assert not vp.verify(strict, max_examples=30, seed=0).ok  # the default policy is tight
 
@@ -190,6 +195,7 @@ def test_a_callable_policy_is_used_and_its_message_reported():
             raise AssertionError(f"sums differ: {np.nansum(expected)} != {np.nansum(actual)}")
 
     @vp.stage(
+        auto=False,
         inputs=vp.spec.array("float64", max_size=30, min_value=-1e6, max_value=1e6),
         equal=same_sum,
     )
@@ -210,7 +216,7 @@ def test_a_callable_policy_is_used_and_its_message_reported():
 
 
 def test_inputs_are_inferred_from_annotations():
-    @vp.stage
+    @vp.stage(auto=False)
     def norm(x: np.ndarray) -> float:
         return float(math.sqrt(sum(v * v for v in x)))
 
@@ -223,7 +229,7 @@ def test_inputs_are_inferred_from_annotations():
 
 
 def test_a_stage_without_inputs_or_annotations_gets_a_clear_error():
-    @vp.stage
+    @vp.stage(auto=False)
     def mystery(x):
         return x
 
@@ -236,7 +242,7 @@ def test_a_stage_without_inputs_or_annotations_gets_a_clear_error():
 
 
 def test_a_pipeline_stage_is_fed_its_upstream_outputs(scale_shift):
-    @vp.stage
+    @vp.stage(auto=False)
     def squared(x):
         return np.array([v * v for v in x])
 
@@ -255,7 +261,9 @@ def test_a_pipeline_stage_is_fed_its_upstream_outputs(scale_shift):
 
 def test_a_seed_makes_the_search_reproducible():
     def run() -> tuple[int, ...]:
-        @vp.stage(inputs=vp.spec.array("int64", max_size=100, min_value=-50, max_value=50))
+        @vp.stage(
+            auto=False, inputs=vp.spec.array("int64", max_size=100, min_value=-50, max_value=50)
+        )
         def absolute(x):
             return np.abs(x)
 
@@ -271,7 +279,9 @@ def test_a_seed_makes_the_search_reproducible():
 
 def test_a_failure_is_replayed_first_from_the_database(cache_dir):
     def make():
-        @vp.stage(inputs=vp.spec.array("int64", max_size=100, min_value=0, max_value=1000))
+        @vp.stage(
+            auto=False, inputs=vp.spec.array("int64", max_size=100, min_value=0, max_value=1000)
+        )
         def rare(x):
             return x.copy()
 
@@ -329,7 +339,7 @@ def test_changing_a_variant_voids_its_verification(scale_shift):
 
 
 def test_deadline_is_not_tripped_by_compilation():
-    @vp.stage(inputs=vp.spec.array("float64", max_size=50))
+    @vp.stage(auto=False, inputs=vp.spec.array("float64", max_size=50))
     def cube(x):
         return x * x * x
 
@@ -372,7 +382,7 @@ def test_parametrize_with_checks_ids_name_stage_and_variant():
 
 
 def test_a_failing_check_raises_the_mismatch():
-    @vp.stage(inputs=vp.spec.array("float64", max_size=20))
+    @vp.stage(auto=False, inputs=vp.spec.array("float64", max_size=20))
     def ident(x):
         return x.copy()
 

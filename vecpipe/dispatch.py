@@ -74,6 +74,11 @@ STATUSES = (
     "mismatch",
     "not-run",
     "unverified",
+    "skipped",
+)
+_ONE_THREAD = (
+    "the thread budget is 1, so a parallel kernel would run serially (and some threading "
+    "layers cannot launch it from several threads at once)"
 )
 #: The wisdom key under which vp.verify records passed verifications.
 VERIFIED_KEY = "@verified"
@@ -342,7 +347,7 @@ class Dispatcher:
         stage = self.stage
         if settings.mode == "reference" or stage._pinned == "reference":
             try:
-                return stage.reference(*args, **kwargs)
+                return stage._reference.run(*args, **kwargs)
             except TypeError:
                 stage._check_arguments(args, kwargs)  # a bad call: say so, naming the stage
                 raise
@@ -401,7 +406,7 @@ class Dispatcher:
         except Exception as exc:
             stage._check_arguments(args, kwargs)  # a bad call is the caller's, not the variant's
             try:
-                out = stage.reference(*args, **kwargs)
+                out = stage._reference.run(*args, **kwargs)
             except Exception:
                 raise exc from None  # the input is bad for the reference too
             self._warn_once(
@@ -452,7 +457,7 @@ class Dispatcher:
         if answer is None:
             # The reference's own exception, if any, reaches the caller: the input is bad
             # for every implementation, so no variant is blamed.
-            answer = ("reference", stage.reference(*args, **kwargs))
+            answer = ("reference", stage._reference.run(*args, **kwargs))
         with self._lock:
             for name, reason in failures.items():
                 self._mark_failed(key, decision, name, reason)
@@ -511,7 +516,7 @@ class Dispatcher:
     def _route_for(self, key: Key, name: str) -> Route:
         stage = self.stage
         if name == "reference":
-            return Route("reference", stage.reference, None)
+            return Route("reference", stage._reference.run, None)
         check = self.checks.get((key, name))
         if check is None:
             check = self._learning_check(key, name)
@@ -543,7 +548,7 @@ class Dispatcher:
             self.decisions[key] = decision
             return self._route_for(key, "reference"), None, False
         stored = self._stored(key_text)
-        excluded = self.unverified() if settings.require_verified else set()
+        excluded = self._excluded(settings)
         if settings.mode == "estimate":
             decision = self._from_wisdom(key_text, stored, excluded) or self._estimate(
                 key_text, args, kwargs, excluded
@@ -579,7 +584,7 @@ class Dispatcher:
                 or record.get("source_hash") != variant.source_hash
                 or record.get("reference_hash") != reference_hash
                 or record.get("status") not in STATUSES
-                or record.get("status") == "unverified"
+                or record.get("status") in ("unverified", "skipped")
             ):
                 continue
             valid[variant.name] = Trial(
@@ -613,15 +618,27 @@ class Dispatcher:
         """The variants that require_verified=True keeps from running."""
         return set(self.stage._variants) - self.verified()
 
+    def _excluded(self, settings: Settings) -> dict[str, tuple[str, str]]:
+        """Variants not to run under these settings: (status, reason) by name."""
+        excluded: dict[str, tuple[str, str]] = {}
+        if settings.threads == 1:
+            for variant in self.stage._variants.values():
+                if variant.parallel:
+                    excluded[variant.name] = ("skipped", _ONE_THREAD)
+        if settings.require_verified:
+            for name in self.unverified():
+                excluded[name] = ("unverified", _UNVERIFIED)
+        return excluded
+
     def _from_wisdom(
-        self, key_text: str, stored: dict[str, Trial], excluded: set[str]
+        self, key_text: str, stored: dict[str, Trial], excluded: dict[str, tuple[str, str]]
     ) -> Decision | None:
         names = [v.name for v in self.stage._all_variants() if v.name not in excluded]
         if not names or any(name not in stored for name in names):
             return None
         decision = Decision(key_text, "wisdom", trials={n: stored[n] for n in names})
-        for name in excluded:
-            decision.trials[name] = Trial(name, "unverified", reason=_UNVERIFIED, source="wisdom")
+        for name, (status, reason) in excluded.items():
+            decision.trials[name] = Trial(name, status, reason=reason, source="wisdom")
         self._choose(decision)
         decision.reason = f"from wisdom: {decision.reason}"
         return decision
@@ -651,7 +668,11 @@ class Dispatcher:
         decision.reason = "; ".join(parts)
 
     def _estimate(
-        self, key_text: str, args: tuple[Any, ...], kwargs: dict[str, Any], excluded: set[str]
+        self,
+        key_text: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        excluded: dict[str, tuple[str, str]],
     ) -> Decision:
         stage = self.stage
         n = _chunk_length(args) or _element_count(args, kwargs)
@@ -665,10 +686,8 @@ class Dispatcher:
         candidates = sorted(
             (v for v in stage._variants.values() if v.name not in excluded), key=rank
         )
-        for name in excluded:
-            decision.trials[name] = Trial(
-                name, "unverified", reason=_UNVERIFIED, source="estimated"
-            )
+        for name, (status, reason) in excluded.items():
+            decision.trials[name] = Trial(name, status, reason=reason, source="estimated")
         ro_args, ro_kwargs = _protect(args, kwargs)
         for variant in candidates:
             try:
@@ -700,7 +719,7 @@ class Dispatcher:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         stored: dict[str, Trial],
-        excluded: set[str],
+        excluded: dict[str, tuple[str, str]],
     ) -> tuple[Decision, Any, bool]:
         stage = self.stage
         started = time.perf_counter()
@@ -714,9 +733,8 @@ class Dispatcher:
         todo: list[Variant] = []
         for variant in stage._variants.values():
             if variant.name in excluded:
-                decision.trials[variant.name] = Trial(
-                    variant.name, "unverified", reason=_UNVERIFIED
-                )
+                status, reason = excluded[variant.name]
+                decision.trials[variant.name] = Trial(variant.name, status, reason=reason)
             elif variant.name in stored:
                 decision.trials[variant.name] = stored[variant.name]
             else:
@@ -728,6 +746,8 @@ class Dispatcher:
             except Exception as exc:
                 reason = describe_failure(exc)
                 decision.trials[variant.name] = Trial(variant.name, "compile-failed", reason=reason)
+                if variant.derived:
+                    continue  # vecpipe's own attempt: explain() says why, no warning
                 self._warn_once(
                     VariantFailedWarning,
                     f"stage {stage.name!r}: variant {variant.name!r} failed to compile for "
@@ -829,7 +849,7 @@ class Dispatcher:
         records = {
             name: trial.record(stage._variant(name), reference.source_hash, size)
             for name, trial in decision.trials.items()
-            if trial.source == "measured" and trial.status != "unverified"
+            if trial.source == "measured" and trial.status not in ("unverified", "skipped")
         }
         self._store(key_text, records)
         chosen = decision.chosen
@@ -843,6 +863,8 @@ class Dispatcher:
         decision.trials[variant.name] = Trial(
             variant.name, status, None, decision.trials[variant.name].compile_seconds, reason
         )
+        if variant.derived:
+            return  # vecpipe's own attempt: explain() says why, no warning
         category = VariantDisqualifiedWarning if status == "mismatch" else VariantFailedWarning
         verb = "differs from the reference" if status == "mismatch" else "failed"
         self._warn_once(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from vecpipe.auto import auto_numba, auto_ufuncs, elementwise_loop
 from vecpipe.dispatch import Dispatcher, check_arguments
 from vecpipe.equality import EqualityPolicy, as_policy
 from vecpipe.errors import InvalidArgument, UnknownVariant
@@ -62,8 +64,8 @@ class Stage:
     ...     return x * 2.0
     >>> scale(np.arange(4.0))
     array([0., 2., 4., 6.])
-    >>> sorted(scale.variants)
-    ['numpy']
+    >>> sorted(scale.variants)  # auto_numba: the reference compiled by Numba, as it is
+    ['auto_numba', 'numpy']
     """
 
     def __init__(
@@ -75,6 +77,8 @@ class Stage:
         inputs: Any = None,
         equal: Any = None,
         equivalent_errors: Iterable[Iterable[type[BaseException]]] = (),
+        elementwise: bool = False,
+        auto: bool = True,
     ) -> None:
         if isinstance(func, Stage):
             msg = f"stage {func.name!r} is already a stage; use it as it is"
@@ -85,12 +89,20 @@ class Stage:
         if name is not None and (not isinstance(name, str) or not name):
             msg = f"vp.stage: name={name!r} must be a non-empty string"
             raise InvalidArgument(msg)
-        if not isinstance(chunkable, bool):
-            msg = f"vp.stage: chunkable={chunkable!r} must be True or False"
-            raise InvalidArgument(msg)
+        for option, value in (
+            ("chunkable", chunkable),
+            ("elementwise", elementwise),
+            ("auto", auto),
+        ):
+            if not isinstance(value, bool):
+                msg = f"vp.stage: {option}={value!r} must be True or False"
+                raise InvalidArgument(msg)
         self.reference = func
         self.name: str = name or getattr(func, "__name__", type(func).__name__)
-        self.chunkable = chunkable
+        #: Whether the reference is a scalar function applied to every element.
+        self.elementwise = elementwise
+        # An elementwise stage's rows are independent: a slice is a valid input.
+        self.chunkable = chunkable or elementwise
         module = getattr(func, "__module__", None) or "__main__"
         qualname = getattr(func, "__qualname__", self.name)
         #: Identifies the stage in wisdom across processes.
@@ -98,7 +110,12 @@ class Stage:
         self._module, self._qualname = module, qualname
         functools.update_wrapper(self, func)  # __doc__, __name__, __wrapped__ for inspect
         self._reference = Variant.reference(func)
+        if elementwise:
+            self._reference = dataclasses.replace(self._reference, run=elementwise_loop(func))
         self._variants: dict[str, Variant] = {}
+        if auto:
+            derived = auto_ufuncs(func) if elementwise else [auto_numba(func)]
+            self._variants.update({v.name: v for v in derived if v is not None})
         self._pinned: str | None = None
         try:
             self._signature: inspect.Signature | None = inspect.signature(func)
@@ -151,7 +168,7 @@ class Stage:
         --------
         >>> import numpy as np
         >>> import vecpipe as vp
-        >>> @vp.stage
+        >>> @vp.stage(auto=False)
         ... def inc(x):
         ...     return x + 1
         >>> inc.choice(np.zeros(3)) is None
@@ -349,9 +366,9 @@ class Stage:
         ... def square(x):
         ...     return x * x
         >>> _ = square(np.arange(3.0))
-        >>> square.explain().to_frame()[["variant", "status", "chosen"]]
-             variant  status  chosen
-        0  reference  chosen    True
+        >>> frame = square.explain().to_frame()
+        >>> frame["variant"].tolist(), int(frame["chosen"].sum())
+        (['reference', 'auto_numba'], 1)
         """
         return Explanation.of_stages([self])
 
@@ -417,6 +434,8 @@ def stage(
     inputs: Any = ...,
     equal: Any = ...,
     equivalent_errors: Iterable[Iterable[type[BaseException]]] = ...,
+    elementwise: bool = ...,
+    auto: bool = ...,
 ) -> Stage: ...
 @overload
 def stage(
@@ -428,6 +447,8 @@ def stage(
     inputs: Any = ...,
     equal: Any = ...,
     equivalent_errors: Iterable[Iterable[type[BaseException]]] = ...,
+    elementwise: bool = ...,
+    auto: bool = ...,
 ) -> Callable[[F], Stage]: ...
 
 
@@ -440,6 +461,8 @@ def stage(
     inputs: Any = None,
     equal: Any = None,
     equivalent_errors: Iterable[Iterable[type[BaseException]]] = (),
+    elementwise: bool = False,
+    auto: bool = True,
 ) -> Stage | Callable[[F], Stage]:
     """Make a function a stage: ``@vp.stage``, ``@vp.stage(...)`` or ``vp.stage(func)``.
 
@@ -463,6 +486,15 @@ def stage(
     equivalent_errors : iterable of tuples of exception types, optional
         Exception types that count as the same when the reference raises one and a
         variant another, e.g. ``[(ZeroDivisionError, FloatingPointError)]``.
+    elementwise : bool, default False
+        ``func`` is a scalar function to apply to every element (like ``Series.map`` or
+        ``np.vectorize``): the stage takes arrays and Series (broadcasting like NumPy, a
+        Series' index kept), its reference is the Python loop over the elements, and
+        vecpipe derives ``auto_ufunc`` and ``auto_ufunc_parallel`` (``numba.vectorize``).
+    auto : bool, default True
+        Derive variants from the reference: ``auto_numba`` (the reference compiled
+        ``njit(nogil=True)`` as it is; tried once per kind of input) or, for elementwise
+        stages, the ufuncs above. ``auto=False`` turns them off.
 
     Returns
     -------
@@ -485,6 +517,8 @@ def stage(
         "inputs": inputs,
         "equal": equal,
         "equivalent_errors": equivalent_errors,
+        "elementwise": elementwise,
+        "auto": auto,
     }
     if func is None:
         return lambda f: Stage(f, **options)

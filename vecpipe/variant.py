@@ -125,11 +125,18 @@ class Variant:
     releases_gil: bool | None = False
     source_hash: str = ""
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Derived by vecpipe from the reference (``auto_numba``, ``auto_ufunc``...): its
+    #: failures are shown in ``explain()`` without a warning.
+    derived: bool = False
+    #: Compiles for given arguments, for variants that are not plain Numba dispatchers.
+    compiler: Callable[[tuple[Any, ...], dict[str, Any]], Any] | None = dataclasses.field(
+        default=None, repr=False
+    )
 
     @property
     def compiled(self) -> bool:
-        """Whether calls go through a Numba dispatcher."""
-        return isinstance(self.run, Dispatcher)
+        """Whether calls go through Numba-compiled code."""
+        return isinstance(self.run, Dispatcher) or self.compiler is not None
 
     @classmethod
     def reference(cls, func: Callable[..., Any]) -> Variant:
@@ -247,6 +254,10 @@ class Variant:
         from Numba's disk cache). Raises whatever Numba raises when it cannot compile.
         """
         run = self.run
+        if self.compiler is not None:
+            start = time.perf_counter()
+            self.compiler(args, kwargs)
+            return time.perf_counter() - start
         if not isinstance(run, Dispatcher):
             return None
         if kwargs:

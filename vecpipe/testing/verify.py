@@ -39,6 +39,7 @@ from vecpipe.errors import InvalidArgument, VariantMismatch
 from vecpipe.pipeline import Pipeline
 from vecpipe.stage import Stage
 from vecpipe.testing import spec as specs
+from vecpipe.variant import describe_failure
 from vecpipe.wisdom import get_wisdom
 
 if TYPE_CHECKING:
@@ -208,6 +209,16 @@ class VariantResult:
     seconds: float
     counterexample: Counterexample | None = None
     note: str = ""
+    #: A variant vecpipe derives (auto_numba...) that Numba cannot compile for these
+    #: inputs: not a failure, since the dispatcher never runs it; ``note`` says why.
+    unavailable: bool = False
+
+    @property
+    def result(self) -> str:
+        """``"passed"``, ``"FAILED"`` or ``"unavailable"``."""
+        if self.unavailable:
+            return "unavailable"
+        return "passed" if self.passed else "FAILED"
 
 
 class VerificationReport:
@@ -227,8 +238,9 @@ class VerificationReport:
     >>> report.ok
     True
     >>> report.to_frame()[["stage", "variant", "passed"]]
-        stage variant  passed
-    0  double   numpy    True
+        stage     variant  passed
+    0  double  auto_numba    True
+    1  double       numpy    True
     """
 
     def __init__(self, results: Sequence[VariantResult]) -> None:
@@ -281,7 +293,7 @@ class VerificationReport:
             (
                 r.stage,
                 r.variant,
-                "passed" if r.passed else "FAILED",
+                r.result,
                 str(r.examples),
                 str(r.edge_cases),
                 f"{r.seconds:.2f} s",
@@ -293,8 +305,12 @@ class VerificationReport:
             "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
             for row in table
         ]
-        passed = sum(r.passed for r in self.results)
-        lines.append(f"{passed} of {len(self.results)} variants passed")
+        passed = sum(r.passed and not r.unavailable for r in self.results)
+        tried = sum(not r.unavailable for r in self.results)
+        lines.append(f"{passed} of {tried} variants passed")
+        for r in self.results:
+            if r.unavailable:
+                lines.append(f"{r.stage}[{r.variant}] is unavailable: {r.note}")
         for r in self.failures:
             lines.append(f"\n{r.stage}[{r.variant}]" + (f": {r.note}" if r.note else ""))
             if r.counterexample is not None:
@@ -335,9 +351,26 @@ def _stages(target: Target) -> list[tuple[Stage, Pipeline | None, int]]:
     return found
 
 
+def _elementwise_spec(stage: Stage) -> specs.Spec:
+    """Arrays of one length, one per parameter: float64 unless annotated int or bool."""
+    hints = getattr(stage.reference, "__annotations__", {})
+    dtypes = {int: "int64", bool: "bool", "int": "int64", "bool": "bool"}
+    parameters = [
+        p
+        for p in (stage._signature.parameters.values() if stage._signature else [])
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return specs.Spec(
+        *[specs.array(dtypes.get(hints.get(p.name), "float64")) for p in parameters],
+        max_size=200,
+    )
+
+
 def _own_spec(stage: Stage) -> specs.Spec | None:
     if stage.inputs is not None:
         return specs.as_spec(stage.inputs)
+    if stage.elementwise:
+        return _elementwise_spec(stage)
     try:
         return specs.infer(stage.reference, stage.name)
     except InvalidArgument:
@@ -360,9 +393,9 @@ def _spec_for(stage: Stage, pipeline: Pipeline | None, position: int) -> specs.S
     def through(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         value: Any = args
         try:
-            value = upstream[0].reference(*args)
+            value = upstream[0]._reference.run(*args)
             for s in upstream[1:]:
-                value = s.reference(value)
+                value = s._reference.run(value)
         except Exception:
             return None  # the upstream reference rejects this input: not one this stage sees
         return (value,)
@@ -375,7 +408,7 @@ def _spec_for(stage: Stage, pipeline: Pipeline | None, position: int) -> specs.S
 def _check(
     stage: Stage, variant: Variant, args: tuple[Any, ...], found_by: str
 ) -> Counterexample | None:
-    expected = _run(stage.reference, args)
+    expected = _run(stage._reference.run, args)
     actual = _run(variant.run, args)
     reason = _difference(stage, expected, actual)
     if reason is None:
@@ -401,6 +434,19 @@ def _verify_variant(
 ) -> VariantResult:
     start = time.perf_counter()
     edge_cases = spec.edge_cases()
+    if variant.derived:
+        reason = _uncompilable(variant, edge_cases)
+        if reason is not None:
+            return VariantResult(
+                stage.name,
+                variant.name,
+                True,
+                0,
+                len(edge_cases),
+                time.perf_counter() - start,
+                note=reason,
+                unavailable=True,
+            )
     for label, args in edge_cases:  # always tried; also compiles the kernels' signatures
         found = _check(stage, variant, args, f"edge case {label}")
         if found is not None:
@@ -476,7 +522,23 @@ def _verify_variant(
     )
 
 
+def _uncompilable(variant: Variant, edge_cases: list[tuple[str, tuple[Any, ...]]]) -> str | None:
+    """Numba's reason, when a derived variant cannot be compiled for the spec's inputs."""
+    ordinary = [args for label, args in edge_cases if "strided" not in label] or [
+        args for _, args in edge_cases
+    ]
+    if not ordinary:
+        return None
+    try:
+        variant.compile_for(ordinary[-1], {})
+    except Exception as exc:
+        return f"Numba cannot compile it: {describe_failure(exc)}"
+    return None
+
+
 def _record(stage: Stage, result: VariantResult, variant: Variant, max_examples: int) -> None:
+    if result.unavailable:
+        return  # nothing was verified; the dispatcher records the compile failure itself
     record = {
         "status": "verified" if result.passed else "failed",
         "source_hash": variant.source_hash,
@@ -547,9 +609,10 @@ def verify(
     ... def _(x):
     ...     return float(np.sum(x))
     >>> print(vp.verify(total, max_examples=30, seed=1))  # doctest: +ELLIPSIS
-    stage  variant  result  examples  edge cases  time
-    total  numpy    passed  ...
-    1 of 1 variants passed
+    stage  variant     result  examples  edge cases  time
+    total  auto_numba  passed  ...
+    total  numpy       passed  ...
+    2 of 2 variants passed
     """
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         msg = f"vp.verify: max_examples={max_examples!r} must be a positive int"
