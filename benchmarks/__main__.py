@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--out DIR] [--only NAME]``.
 
 Dispatch overhead, regret (does the dispatcher choose the fastest variant at every
-size?) and verification speed.
+size?), verification speed, and threads against the GIL.
 
 Writes ``results.json`` (the machine and every figure) and ``results.md`` (Markdown
 tables) to ``--out`` and prints the Markdown. vecpipe's wisdom goes to a fresh temporary
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("overhead", "regret", "verification"),
+        choices=("overhead", "regret", "verification", "gil"),
         help="run one benchmark instead of all",
     )
     parser.add_argument(
@@ -78,7 +78,7 @@ def _run(quick: bool, out: Path, only: str | None, command: str) -> int:
     import numba
 
     import vecpipe as vp
-    from benchmarks import _report, dispatch_overhead, regret, verification
+    from benchmarks import _report, dispatch_overhead, gil, regret, verification
 
     pool = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
     vp.set_config(mode="measure", threads=pool)
@@ -102,6 +102,10 @@ def _run(quick: bool, out: Path, only: str | None, command: str) -> int:
         sections.append(
             "## Verification speed\n\n" + verification.markdown(results["verification"])
         )
+    if only in (None, "gil"):
+        print("measuring threads against the GIL...", file=sys.stderr, flush=True)
+        results["gil"] = gil.run(quick)
+        sections.append("## Threads and the GIL\n\n" + gil.markdown(results["gil"]))
     results["machine"] = _report.machine()  # after the runs: the threading layer is known
     results["wall_seconds"] = time.perf_counter() - started
     results["load"] = load.result()

@@ -18,7 +18,7 @@ NAN, INF = np.nan, np.inf
         pytest.param(np.array([-0.0, 0.0]), np.array([0.0, -0.0]), id="signed-zeros"),
         pytest.param(np.array([INF, -INF]), np.array([INF, -INF]), id="infinities-same-sign"),
         pytest.param(
-            np.array([0.1, 1 / 3]), np.array([0.1, 1 / 3], dtype=np.float32), id="float64-float32"
+            np.array([0.5, 0.25]), np.array([0.5, 0.25], dtype=np.float32), id="float64-float32"
         ),
         pytest.param(
             np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]), id="tiny-float-difference"

@@ -24,6 +24,7 @@ FLOAT64_LABELS = {
     "empty",
     "length-1",
     "all-nan",
+    "some-nan",
     "+inf",
     "-inf",
     "negative-zero",
@@ -288,6 +289,8 @@ def test_every_float64_edge_case_is_there_and_is_what_it_says():
     others = {k: v for k, v in cases.items() if k not in ("empty", "length-1")}
     assert all(v.shape == (n,) and v.dtype == np.float64 for v in others.values())
     assert np.isnan(cases["all-nan"]).all()
+    some = cases["some-nan"]
+    assert np.isnan(some).sum() == 1 and np.isfinite(some).sum() == some.size - 1
     for label, sign in (("+inf", 1), ("-inf", -1)):
         v = cases[label]
         assert (v == sign * np.inf).any() and np.isfinite(v).any()
@@ -339,7 +342,7 @@ def test_given_a_length_the_edge_cases_have_it_and_leave_empty_to_the_spec():
 @pytest.mark.parametrize(
     ("options", "absent"),
     [
-        pytest.param({"allow_nan": False}, {"all-nan"}, id="allow_nan=False"),
+        pytest.param({"allow_nan": False}, {"all-nan", "some-nan"}, id="allow_nan=False"),
         pytest.param({"allow_infinity": False}, {"+inf", "-inf"}, id="allow_infinity=False"),
         pytest.param({"min_value": 0.0}, {"-inf", "negative-zero"}, id="min_value=0"),
         pytest.param({"max_value": 1.0}, {"+inf"}, id="max_value=1"),
