@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from vecpipe.equality import EqualityPolicy, close, exact
 from vecpipe.errors import (
+    BatchError,
     GILWarning,
     InvalidArgument,
     StageCallError,
@@ -41,6 +42,7 @@ from vecpipe.errors import (
     VecpipeWarning,
     WisdomError,
     WisdomWarning,
+    WorkerDiedError,
 )
 from vecpipe.explain import Explanation
 from vecpipe.pipeline import Pipeline, RunReport, StageRun
@@ -82,6 +84,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "KINDS",
     "MODES",
+    "BatchError",
     "EqualityPolicy",
     "Explanation",
     "GILWarning",
@@ -102,6 +105,7 @@ __all__ = [
     "VerificationReport",
     "WisdomError",
     "WisdomWarning",
+    "WorkerDiedError",
     "__version__",
     "close",
     "config",

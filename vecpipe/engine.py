@@ -44,7 +44,7 @@ from pandas.api.executors import BaseExecutionEngine
 
 from vecpipe.auto import _compilable
 from vecpipe.dispatch import FIRST_RUNG
-from vecpipe.errors import VecpipeWarning
+from vecpipe.errors import InvalidArgument, VecpipeWarning
 from vecpipe.explain import Explanation
 from vecpipe.stage import Stage
 from vecpipe.variant import Variant, source_hash
@@ -73,7 +73,8 @@ _OTHER_RESULTS = (
 
 
 def _name(func: Any) -> str:
-    return getattr(func, "__qualname__", None) or getattr(func, "__name__", type(func).__name__)
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    return str(name or type(func).__name__)
 
 
 def _stage_name(how: str, func: Any) -> str:
@@ -201,13 +202,14 @@ def _new_rows_out(n: int, first: Any) -> Any:  # pragma: no cover - compiled onl
     raise NotImplementedError
 
 
-def _set_row(out: Any, i: int, result: Any) -> None:  # pragma: no cover - compiled only
-    """Store row ``i``'s result (compiled only)."""
+def _set_row(out: Any, i: int, result: Any) -> int:  # pragma: no cover - compiled only
+    """Store row ``i``'s result; 1 if its length differs from the first's (compiled only)."""
     raise NotImplementedError
 
 
 @overload(_new_rows_out)
-def _new_rows_out_impl(n: Any, first: Any) -> Any:
+def _new_rows_out_impl(n, first):  # type: ignore[no-untyped-def]  # no annotations: Numba
+    # compares this signature with the implementation's, annotations included
     if isinstance(first, numba.types.Array):
         if first.ndim != 1:
             return None
@@ -218,20 +220,22 @@ def _new_rows_out_impl(n: Any, first: Any) -> Any:
 
 
 @overload(_set_row)
-def _set_row_impl(out: Any, i: Any, result: Any) -> Any:
+def _set_row_impl(out, i, result):  # type: ignore[no-untyped-def]
     if isinstance(result, numba.types.Array):
 
-        def store_array(out: Any, i: Any, result: Any) -> None:
+        def store_array(out, i, result):  # type: ignore[no-untyped-def]
             k = out.shape[1]
             if result.shape[0] != k:
-                raise ValueError("the function returned arrays of different lengths")
+                return 1
             for j in range(k):
                 out[i, j] = result[j]
+            return 0
 
         return store_array
 
-    def store_scalar(out: Any, i: Any, result: Any) -> None:
+    def store_scalar(out, i, result):  # type: ignore[no-untyped-def]
         out[i] = result
+        return 0
 
     return store_scalar
 
@@ -245,8 +249,12 @@ def _row_kernel(compiled: Any, parallel: bool) -> Any:
         first = compiled(values[0], *args)
         out = _new_rows_out(n, first)
         _set_row(out, 0, first)
+        # No raise inside the loop: a parallel loop does not reliably pass it on.
+        ragged = 0
         for i in numba.prange(1, n):
-            _set_row(out, i, compiled(values[i], *args))
+            ragged += _set_row(out, i, compiled(values[i], *args))
+        if ragged:
+            raise ValueError("the function returned arrays of different lengths for the rows")
         return out
 
     return rows
@@ -450,17 +458,18 @@ class Engine(BaseExecutionEngine):
         --------
         >>> import pandas as pd
         >>> from vecpipe.engine import engine
-        >>> def total(row):
-        ...     return row.sum()
-        >>> df = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
-        >>> df.apply(total, axis=1, raw=True, engine=engine).tolist()
-        [4.0, 6.0]
-        >>> engine.stage_for(total, "apply").name
-        'apply:total'
+        >>> def double(x):
+        ...     return 2 * x
+        >>> engine.stage_for(double) is None
+        True
+        >>> pd.Series([1, 2]).map(double, engine=engine).tolist()
+        [2, 4]
+        >>> engine.stage_for(double).name
+        'map:double'
         """
         if how not in ("map", "apply"):
             msg = f"vp.engine.stage_for: how={how!r} must be 'map' or 'apply'"
-            raise ValueError(msg)
+            raise InvalidArgument(msg)
         with self._lock:
             return self._stages.get((how, func))
 
@@ -562,7 +571,7 @@ class Engine(BaseExecutionEngine):
 
         if not callable(func):
             msg = f"vp.engine: Series.map needs a function with engine=, got {func!r}"
-            raise TypeError(msg)
+            raise InvalidArgument(msg)
         if isinstance(data, pd.Series):
             dtype = data.dtype
             if not isinstance(dtype, np.dtype) or dtype.kind not in "biufc":
@@ -614,7 +623,10 @@ class Engine(BaseExecutionEngine):
                 if len(values) == 0:
                     return raw.copy()
         try:
-            out = stage(values, *extras)
+            # A compiled comparison with NaN sets NumPy's "invalid" flag; Python's does not
+            # warn, so neither does this.
+            with np.errstate(invalid="ignore"):
+                out = stage(values, *extras)
         except Exception as exc:
             # pandas runs it again: an error of the function's own reaches the caller from
             # there, unwarned; a failure of vecpipe's is followed by pandas' answer.
@@ -691,7 +703,7 @@ class Engine(BaseExecutionEngine):
             bound = functools.partial(func, **kwargs) if kwargs else func
             if isinstance(data, np.ndarray):
                 return np.apply_along_axis(_str_safe(bound), number, data, *args)
-            return data.apply(bound, axis=number, args=args)  # type: ignore[arg-type]
+            return data.apply(bound, axis=number, args=args)  # type: ignore[call-overload]
 
         def fall_back(reason: str, advice: str) -> Any:
             result = pandas_apply()
@@ -705,7 +717,7 @@ class Engine(BaseExecutionEngine):
                 f"vp.engine: DataFrame.apply needs a function with engine=, got {func!r}; "
                 "leave out engine=vp.engine for names and lists of functions"
             )
-            raise TypeError(msg)
+            raise InvalidArgument(msg)
         if not isinstance(data, np.ndarray):
             return fall_back(
                 f"with raw=False each {'row' if number else 'column'} reaches the function "
@@ -763,7 +775,7 @@ def _axis_number(axis: int | str) -> int:
     if axis in (1, "columns"):
         return 1
     msg = f"vp.engine: axis={axis!r} must be 0, 1, 'index' or 'columns'"
-    raise ValueError(msg)
+    raise InvalidArgument(msg)
 
 
 #: The shared engine: ``s.map(f, engine=vp.engine)``.

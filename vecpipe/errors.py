@@ -9,6 +9,7 @@ turns them all into errors.
 from __future__ import annotations
 
 __all__ = [
+    "BatchError",
     "GILWarning",
     "InvalidArgument",
     "StageCallError",
@@ -20,6 +21,7 @@ __all__ = [
     "VecpipeWarning",
     "WisdomError",
     "WisdomWarning",
+    "WorkerDiedError",
 ]
 
 
@@ -44,6 +46,30 @@ class StageCallError(VecpipeError, TypeError):
 
 class VariantMismatch(VecpipeError, AssertionError):
     """A variant's output differs from the reference's (raised by verification)."""
+
+
+class BatchError(VecpipeError, RuntimeError):
+    """A batch failed: its index, the stage that raised, and the exception as ``__cause__``.
+
+    Results of the batches before it were already delivered.
+
+    Attributes
+    ----------
+    index : int or None
+        The batch's position in the input (0-based).
+    stage : str or None
+        The stage (or function) that raised; None when the failure was not inside one
+        (a batch that could not be sent to a worker, a worker that died).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, stage: str | None = None):
+        super().__init__(message)
+        self.index = index
+        self.stage = stage
+
+
+class WorkerDiedError(BatchError):
+    """A worker process died (killed for memory, ``os._exit``, a crash in compiled code)."""
 
 
 class WisdomError(VecpipeError, ValueError):

@@ -78,7 +78,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from vecpipe.errors import InvalidArgument, VecpipeError
+from vecpipe.errors import BatchError, InvalidArgument, WorkerDiedError
 from vecpipe.pipeline import Pipeline
 from vecpipe.settings import config, get_config
 from vecpipe.stage import Stage, _resolve_stage
@@ -107,30 +107,6 @@ _Call = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 # -- errors (to move to vecpipe.errors) ------------------------------------------------------------
-
-
-class BatchError(VecpipeError, RuntimeError):
-    """A batch failed: its index, the stage that raised, and the exception as ``__cause__``.
-
-    Results of the batches before it were already delivered.
-
-    Attributes
-    ----------
-    index : int or None
-        The batch's position in the input (0-based).
-    stage : str or None
-        The stage (or function) that raised; None when the failure was not inside one
-        (a batch that could not be sent to a worker, a worker that died).
-    """
-
-    def __init__(self, message: str, *, index: int | None = None, stage: str | None = None):
-        super().__init__(message)
-        self.index = index
-        self.stage = stage
-
-
-class WorkerDiedError(BatchError):
-    """A worker process died (killed for memory, ``os._exit``, a crash in compiled code)."""
 
 
 class _RemoteTraceback(Exception):
@@ -948,7 +924,8 @@ def _join(outputs: list[Any], sizes: list[int], stage: str) -> Any:
     ):
         return tuple(_join([o[k] for o in outputs], sizes, stage) for k in range(len(first)))
     msg = (
-        f"split: stage {stage!r} returned {_describe(first)} for a chunk of {sizes[0]} rows, "
+        f"split: stage {stage!r} returned {_describe(first)} for a chunk of {sizes[0]} "
+        f"row{'s' if sizes[0] != 1 else ''}, "
         "not one row per input row, so the chunks' results cannot be joined; call the stage "
         "on the whole input, or combine per-chunk results yourself with map_batches"
     )
