@@ -11,10 +11,11 @@ an object:
   ``numba.vectorize``); the dispatcher measures them per kind of input and runs the
   fastest.
 - ``df.apply(f, axis=1, raw=True, engine=vp.engine)`` runs ``f`` as a row-wise stage: its
-  reference is pandas' own loop (``numpy.apply_along_axis``), beside ``numba_rows`` and
-  ``numba_rows_parallel`` (``f`` compiled ``njit(nogil=True, boundscheck=True)`` and
-  called for every row inside a compiled loop, serial or ``prange``). ``axis=0`` runs
-  the same stage on the columns.
+  reference is pandas' own loop (``numpy.apply_along_axis``), beside ``numba_rows`` (``f``
+  compiled ``njit(nogil=True, boundscheck=True)`` and called for every row inside a
+  compiled loop) and ``numba_rows_parallel`` (that loop on slices of the rows, in as many
+  threads as the thread budget allows: it releases the GIL). ``axis=0`` runs the same
+  stage on the columns.
 
 What the engine cannot run (``raw=False``, data that is not NumPy bool or numeric,
 keyword arguments that cannot be passed by position...) runs on pandas' own engine, with
@@ -27,11 +28,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import sys
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,7 @@ from vecpipe.auto import _compilable
 from vecpipe.dispatch import FIRST_RUNG
 from vecpipe.errors import InvalidArgument, VecpipeWarning
 from vecpipe.explain import Explanation
+from vecpipe.settings import get_config
 from vecpipe.stage import Stage
 from vecpipe.variant import Variant, source_hash
 
@@ -62,7 +66,11 @@ __all__ = ["Engine", "EngineFallbackWarning", "engine"]
 #: How many functions' stages an engine keeps (least recently used dropped first; their
 #: measurements stay in wisdom).
 MAX_STAGES = 256
+#: numba_rows_parallel gives each thread at least this many rows.
+MIN_ROWS_PER_THREAD = 4096
 _INT64_MAX = np.iinfo(np.int64).max
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 #: Frames in these folders are not the user's: warnings point past them.
 _INTERNAL = (str(Path(pd.__file__).parent), str(Path(__file__).parent))
 _SCALARS = (bool, int, float, complex, np.bool_, np.number)
@@ -240,18 +248,17 @@ def _set_row_impl(out, i, result):  # type: ignore[no-untyped-def]
     return store_scalar
 
 
-def _row_kernel(compiled: Any, parallel: bool) -> Any:
+def _row_kernel(compiled: Any) -> Any:
     """A compiled loop calling ``compiled(values[i], *args)`` for every row ``i``."""
 
-    @numba.njit(nogil=True, parallel=parallel)
+    @numba.njit(nogil=True)
     def rows(values: Any, args: Any) -> Any:
         n = values.shape[0]
         first = compiled(values[0], *args)
         out = _new_rows_out(n, first)
         _set_row(out, 0, first)
-        # No raise inside the loop: a parallel loop does not reliably pass it on.
         ragged = 0
-        for i in numba.prange(1, n):
+        for i in range(1, n):
             ragged += _set_row(out, i, compiled(values[i], *args))
         if ragged:
             raise ValueError("the function returned arrays of different lengths for the rows")
@@ -260,8 +267,43 @@ def _row_kernel(compiled: Any, parallel: bool) -> Any:
     return rows
 
 
+def _threads_pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(
+                max_workers=numba.config.NUMBA_NUM_THREADS,  # type: ignore[attr-defined]
+                thread_name_prefix="vecpipe-rows",
+            )
+        return _POOL
+
+
+def _in_threads(kernel: Any, values: np.ndarray, args: tuple[Any, ...]) -> Any:
+    """The serial kernel on slices of the rows, one per thread of the budget.
+
+    Not a ``prange`` loop: Numba does not reliably pass on an exception raised inside
+    one (the row's result is left as garbage), while each slice here raises as the serial
+    loop does. The kernel releases the GIL, so the slices run at once.
+    """
+    n = values.shape[0]
+    chunks = min(get_config().threads, n // MIN_ROWS_PER_THREAD)
+    if chunks <= 1:
+        return kernel(values, args)
+    bounds = [n * i // chunks for i in range(chunks + 1)]
+    pool = _threads_pool()
+    futures = [
+        pool.submit(kernel, values[start:stop], args) for start, stop in itertools.pairwise(bounds)
+    ]
+    return np.concatenate([future.result() for future in futures])
+
+
 #: Changing the kernels re-measures the row-wise variants stored in wisdom.
-_KERNEL_HASH = source_hash(_row_kernel, source_hash(_set_row_impl), source_hash(_new_rows_out_impl))
+_KERNEL_HASH = source_hash(
+    _row_kernel,
+    source_hash(_in_threads),
+    source_hash(_set_row_impl),
+    source_hash(_new_rows_out_impl),
+)
 
 
 def _str_safe(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -312,36 +354,40 @@ def _row_variants(func: Callable[..., Any]) -> list[Variant]:
     else:
         return []
     reference = _row_reference(func)
-    built = []
-    for name, parallel in (("numba_rows", False), ("numba_rows_parallel", True)):
-        kernel = _row_kernel(compiled, parallel)
+    kernel = _row_kernel(compiled)
 
-        def run(values: np.ndarray, *args: Any, _kernel: Any = kernel) -> Any:
-            if values.shape[0] == 0:
-                return reference(values, *args)
-            return _kernel(values, args)
+    def serial(values: np.ndarray, *args: Any) -> Any:
+        if values.shape[0] == 0:
+            return reference(values, *args)
+        return kernel(values, args)
 
-        def compile_for(
-            args: tuple[Any, ...], kwargs: dict[str, Any], _kernel: Any = kernel
-        ) -> None:
-            _kernel.compile((numba.typeof(args[0]), numba.typeof(tuple(args[1:]))))
+    def threads(values: np.ndarray, *args: Any) -> Any:
+        if values.shape[0] == 0:
+            return reference(values, *args)
+        return _in_threads(kernel, values, args)
 
-        options = {"nogil": True, "boundscheck": True, "parallel": parallel}
-        built.append(
-            Variant(
-                name,
-                "numba",
-                python,
-                functools.wraps(python)(run),
-                parallel=parallel,
-                releases_gil=True,
-                source_hash=source_hash(python, name, _KERNEL_HASH),
-                options=options,
-                derived=True,
-                compiler=compile_for,
-            )
+    def compile_for(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        kernel.compile((numba.typeof(args[0]), numba.typeof(tuple(args[1:]))))
+
+    options = {"nogil": True, "boundscheck": True}
+    return [
+        Variant(
+            name,
+            "numba",
+            python,
+            functools.wraps(python)(run),
+            parallel=parallel,
+            releases_gil=True,
+            source_hash=source_hash(python, name, _KERNEL_HASH),
+            options=options,
+            derived=True,
+            compiler=compile_for,
         )
-    return built
+        for name, run, parallel in (
+            ("numba_rows", serial, False),
+            ("numba_rows_parallel", threads, True),
+        )
+    ]
 
 
 class _RowStage(Stage):

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from vecpipe._batched import Batched
 from vecpipe.errors import InvalidArgument
 from vecpipe.explain import Explanation, _seconds
 from vecpipe.stage import Stage
@@ -83,7 +84,7 @@ def _as_stage(step: Any, position: int) -> Stage:
     raise InvalidArgument(msg)
 
 
-class Pipeline:
+class Pipeline(Batched):
     """Stages run in order: each stage's output is the next stage's input.
 
     Parameters
@@ -151,58 +152,6 @@ class Pipeline:
     def explain(self) -> Explanation:
         """The decision tables of every stage, gathered in one :class:`Explanation`."""
         return Explanation.of_stages(self.stages)
-
-    def map(
-        self,
-        batches: Iterable[Any],
-        *,
-        workers: int | None = None,
-        executor: Any = "auto",
-        ordered: bool = True,
-        star: bool = False,
-        max_nbytes: int = 1 << 20,
-    ) -> Iterator[Any]:
-        """Run over batches in parallel, results in input order, streaming.
-
-        See :func:`vecpipe.parallel.map_batches`: threads for GIL-free variants,
-        spawned processes (large arrays memory-mapped) for code that holds the GIL, at
-        most about ``2 * workers`` batches in flight.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import vecpipe as vp
-        >>> pipe = vp.Pipeline([np.cumsum, np.max])
-        >>> [float(v) for v in pipe.map([np.ones(3), np.ones(5)], workers=2, executor="threads")]
-        [3.0, 5.0]
-        """
-        from vecpipe.parallel import map_batches
-
-        return map_batches(
-            self,
-            batches,
-            workers=workers,
-            executor=executor,
-            ordered=ordered,
-            star=star,
-            max_nbytes=max_nbytes,
-        )
-
-    def split(
-        self,
-        *args: Any,
-        workers: int | None = None,
-        chunks: int | None = None,
-        executor: Any = "auto",
-        **kwargs: Any,
-    ) -> Any:
-        """Call on one large input cut into row chunks run in parallel, then joined.
-
-        For pipelines of chunkable stages only; see :func:`vecpipe.parallel.split`.
-        """
-        from vecpipe.parallel import split
-
-        return split(self, *args, workers=workers, chunks=chunks, executor=executor, **kwargs)
 
     def __rshift__(self, other: Any) -> Pipeline:
         if isinstance(other, Pipeline):

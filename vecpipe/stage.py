@@ -7,11 +7,12 @@ import functools
 import importlib
 import inspect
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from vecpipe._batched import Batched
 from vecpipe.auto import auto_numba, auto_ufuncs, elementwise_loop
 from vecpipe.dispatch import Dispatcher, check_arguments
 from vecpipe.equality import EqualityPolicy, as_policy
@@ -32,7 +33,7 @@ _ndarray = np.ndarray
 _NO_ROUTES: dict[Any, Any] = {}
 
 
-class Stage:
+class Stage(Batched):
     """A pipeline step: the original function (the reference) and faster variants of it.
 
     Call it exactly as you would call the reference. On the first call with a new kind of
@@ -371,60 +372,6 @@ class Stage:
         (['reference', 'auto_numba'], 1)
         """
         return Explanation.of_stages([self])
-
-    def map(
-        self,
-        batches: Iterable[Any],
-        *,
-        workers: int | None = None,
-        executor: Any = "auto",
-        ordered: bool = True,
-        star: bool = False,
-        max_nbytes: int = 1 << 20,
-    ) -> Iterator[Any]:
-        """Run over batches in parallel, results in input order, streaming.
-
-        See :func:`vecpipe.parallel.map_batches`: threads for GIL-free variants,
-        spawned processes (large arrays memory-mapped) for code that holds the GIL, at
-        most about ``2 * workers`` batches in flight.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import vecpipe as vp
-        >>> @vp.stage
-        ... def total(x):
-        ...     return float(np.sum(x))
-        >>> list(total.map([np.ones(3), np.ones(5)], workers=2, executor="threads"))
-        [3.0, 5.0]
-        """
-        from vecpipe.parallel import map_batches
-
-        return map_batches(
-            self,
-            batches,
-            workers=workers,
-            executor=executor,
-            ordered=ordered,
-            star=star,
-            max_nbytes=max_nbytes,
-        )
-
-    def split(
-        self,
-        *args: Any,
-        workers: int | None = None,
-        chunks: int | None = None,
-        executor: Any = "auto",
-        **kwargs: Any,
-    ) -> Any:
-        """Call on one large input cut into row chunks run in parallel, then joined.
-
-        For chunkable stages only; see :func:`vecpipe.parallel.split`.
-        """
-        from vecpipe.parallel import split
-
-        return split(self, *args, workers=workers, chunks=chunks, executor=executor, **kwargs)
 
     # -- composition and identity ------------------------------------------------------------
 

@@ -1,0 +1,70 @@
+"""What stages and pipelines share: running over many batches, or one input in chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+__all__ = ["Batched"]
+
+
+class Batched:
+    """``map`` and ``split`` for :class:`~vecpipe.Stage` and :class:`~vecpipe.Pipeline`."""
+
+    def map(
+        self,
+        batches: Iterable[Any],
+        *,
+        workers: int | None = None,
+        executor: Any = "auto",
+        ordered: bool = True,
+        star: bool = False,
+        max_nbytes: int = 1 << 20,
+    ) -> Iterator[Any]:
+        """Run over batches in parallel, results in input order, streaming.
+
+        See :func:`vecpipe.parallel.map_batches`: threads for GIL-free variants,
+        spawned processes (large arrays memory-mapped) for code that holds the GIL, at
+        most about ``2 * workers`` batches in flight.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import vecpipe as vp
+        >>> @vp.stage
+        ... def total(x):
+        ...     return float(np.sum(x))
+        >>> list(total.map([np.ones(3), np.ones(5)], workers=2, executor="threads"))
+        [3.0, 5.0]
+        >>> pipe = vp.Pipeline([np.cumsum, np.max])
+        >>> [float(v) for v in pipe.map([np.ones(3), np.ones(5)], workers=2, executor="threads")]
+        [3.0, 5.0]
+        """
+        from vecpipe.parallel import map_batches
+
+        return map_batches(
+            self,
+            batches,
+            workers=workers,
+            executor=executor,
+            ordered=ordered,
+            star=star,
+            max_nbytes=max_nbytes,
+        )
+
+    def split(
+        self,
+        *args: Any,
+        workers: int | None = None,
+        chunks: int | None = None,
+        executor: Any = "auto",
+        **kwargs: Any,
+    ) -> Any:
+        """Call on one large input cut into row chunks run in parallel, then joined.
+
+        For a chunkable stage, or a pipeline of chunkable stages; see
+        :func:`vecpipe.parallel.split`.
+        """
+        from vecpipe.parallel import split
+
+        return split(self, *args, workers=workers, chunks=chunks, executor=executor, **kwargs)
