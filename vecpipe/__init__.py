@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from vecpipe.equality import EqualityPolicy, close, exact
 from vecpipe.errors import (
     BatchError,
+    EngineFallbackWarning,
     GILWarning,
     InvalidArgument,
     StageCallError,
@@ -45,6 +46,7 @@ from vecpipe.errors import (
     WorkerDiedError,
 )
 from vecpipe.explain import Explanation
+from vecpipe.pandas_engine import Engine, engine
 from vecpipe.pipeline import Pipeline, RunReport, StageRun
 from vecpipe.settings import MODES, Settings, config, get_config, set_config
 from vecpipe.stage import Stage, stage
@@ -85,6 +87,8 @@ __all__ = [
     "KINDS",
     "MODES",
     "BatchError",
+    "Engine",
+    "EngineFallbackWarning",
     "EqualityPolicy",
     "Explanation",
     "GILWarning",
@@ -109,6 +113,7 @@ __all__ = [
     "__version__",
     "close",
     "config",
+    "engine",
     "exact",
     "get_config",
     "set_config",

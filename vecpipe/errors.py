@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "BatchError",
+    "EngineFallbackWarning",
     "GILWarning",
     "InvalidArgument",
     "StageCallError",
@@ -86,6 +87,10 @@ class VariantFailedWarning(VecpipeWarning):
 
 class VariantDisqualifiedWarning(VecpipeWarning):
     """A variant's output differed from the reference's, so it is not used for that input."""
+
+
+class EngineFallbackWarning(VecpipeWarning):
+    """``vp.engine`` could not run a ``map`` or ``apply`` call; pandas' own engine did."""
 
 
 class GILWarning(VecpipeWarning):

@@ -47,19 +47,11 @@ from pandas.api.executors import BaseExecutionEngine
 
 from vecpipe.auto import _compilable
 from vecpipe.dispatch import FIRST_RUNG
-from vecpipe.errors import InvalidArgument, VecpipeWarning
+from vecpipe.errors import EngineFallbackWarning, InvalidArgument
 from vecpipe.explain import Explanation
 from vecpipe.settings import get_config
 from vecpipe.stage import Stage
 from vecpipe.variant import Variant, source_hash
-
-try:  # the warning's home is vecpipe.errors; defined here until it moves there
-    from vecpipe.errors import EngineFallbackWarning  # type: ignore[attr-defined]
-except ImportError:
-
-    class EngineFallbackWarning(VecpipeWarning):  # type: ignore[no-redef]
-        """``vp.engine`` could not run a ``map`` or ``apply`` call; pandas' own engine did."""
-
 
 __all__ = ["Engine", "EngineFallbackWarning", "engine"]
 
@@ -436,7 +428,7 @@ class Engine(BaseExecutionEngine):
     --------
     >>> import pandas as pd
     >>> import vecpipe as vp
-    >>> from vecpipe.engine import engine
+    >>> from vecpipe.pandas_engine import engine
     >>> def half(x):
     ...     return x / 2
     >>> pd.Series([1, 2, 3], name="n").map(half, engine=engine)
@@ -503,7 +495,7 @@ class Engine(BaseExecutionEngine):
         Examples
         --------
         >>> import pandas as pd
-        >>> from vecpipe.engine import engine
+        >>> from vecpipe.pandas_engine import engine
         >>> def double(x):
         ...     return 2 * x
         >>> engine.stage_for(double) is None
@@ -530,7 +522,7 @@ class Engine(BaseExecutionEngine):
 
         Examples
         --------
-        >>> from vecpipe.engine import Engine
+        >>> from vecpipe.pandas_engine import Engine
         >>> len(Engine().explain())
         0
         """
@@ -585,7 +577,7 @@ class Engine(BaseExecutionEngine):
         --------
         >>> import numpy as np
         >>> import pandas as pd
-        >>> from vecpipe.engine import engine
+        >>> from vecpipe.pandas_engine import engine
         >>> def positive(x):
         ...     return x > 0
         >>> s = pd.Series([-1.0, np.nan, 2.0], index=["a", "b", "c"])
@@ -731,7 +723,7 @@ class Engine(BaseExecutionEngine):
         Examples
         --------
         >>> import pandas as pd
-        >>> from vecpipe.engine import engine
+        >>> from vecpipe.pandas_engine import engine
         >>> def spread(row, scale):
         ...     return (row.max() - row.min()) * scale
         >>> df = pd.DataFrame({"a": [1.0, 5.0], "b": [4.0, 2.0]}, index=["x", "y"])
