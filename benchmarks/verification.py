@@ -84,7 +84,8 @@ def markdown(result: dict[str, Any]) -> str:
         rows.append([run["run"], f"{run['seconds']:.2f} s", "yes" if run["ok"] else "NO", per])
     text = table(["verification", "wall time", "all passed", "per variant"], rows)
     return (
-        f"`vp.verify` of a cheap stage (`2x + 1`, arrays up to 1000 float64) with three "
-        f"variants (numpy, numba, numba_parallel), {result['max_examples']} examples each "
-        "plus the edge cases, seed 0, no example database.\n\n" + text
+        "`vp.verify` of a cheap stage (`2x + 1`, arrays up to 1000 float64) with three "
+        "hand-written variants (numpy, numba, numba_parallel) and the derived auto_numba, "
+        f"{result['max_examples']} examples each plus the edge cases, seed 0, no example "
+        "database.\n\n" + text
     )
