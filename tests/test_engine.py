@@ -359,3 +359,13 @@ def test_keyword_arguments_move_to_their_positions(args, kwargs, expected):
 
 def test_keyword_only_arguments_cannot_move():
     assert engine_module._positional(keyword_only, (), {"by": 1}) is None
+
+
+def test_the_row_helpers_python_versions_mirror_the_compiled_ones():
+    out = engine_module._new_rows_out(3, np.ones(2))
+    assert out.shape == (3, 2)
+    assert engine_module._set_row(out, 1, np.array([4.0, 5.0])) == 0
+    assert out[1].tolist() == [4.0, 5.0]
+    assert engine_module._set_row(out, 2, np.ones(3)) == 1  # a ragged row
+    scalars = engine_module._new_rows_out(2, 1.5)
+    assert scalars.shape == (2,) and engine_module._set_row(scalars, 0, 2.5) == 0

@@ -197,14 +197,26 @@ def _with_missing(out: np.ndarray, missing: np.ndarray) -> np.ndarray:
 # -- row-wise (apply) -----------------------------------------------------------------------
 
 
-def _new_rows_out(n: int, first: Any) -> Any:  # pragma: no cover - compiled only
-    """Allocate the output of ``n`` rows whose first result is ``first`` (compiled only)."""
-    raise NotImplementedError
+def _new_rows_out(n: int, first: Any) -> Any:
+    """Allocate the output of ``n`` rows whose first result is ``first``.
+
+    The Python version mirrors the compiled one (``@overload`` below), which the row
+    kernels call.
+    """
+    if isinstance(first, np.ndarray):
+        return np.empty((n, first.shape[0]), first.dtype)
+    return np.empty(n, np.asarray(first).dtype)
 
 
-def _set_row(out: Any, i: int, result: Any) -> int:  # pragma: no cover - compiled only
-    """Store row ``i``'s result; 1 if its length differs from the first's (compiled only)."""
-    raise NotImplementedError
+def _set_row(out: Any, i: int, result: Any) -> int:
+    """Store row ``i``'s result; 1 if its length differs from the first's, else 0."""
+    if isinstance(result, np.ndarray):
+        if result.shape[0] != out.shape[1]:
+            return 1
+        out[i, :] = result
+        return 0
+    out[i] = result
+    return 0
 
 
 @overload(_new_rows_out)
