@@ -86,6 +86,13 @@ def _stage_name(how: str, func: Any) -> str:
     return f"{how}:{name}"
 
 
+def _fall_back(call: str, run: Callable[[], Any], reason: str, advice: str) -> Any:
+    """Run pandas' own path, then warn once that vp.engine could not take the call."""
+    result = run()
+    _warn(f"vp.engine could not run {call}, so pandas' own engine ran it: {reason}. {advice}")
+    return result
+
+
 def _warn(message: str) -> None:
     """Warn once, pointing at the user's line (past pandas' and vecpipe's frames)."""
     level = 2
@@ -613,11 +620,7 @@ class Engine(BaseExecutionEngine):
             return result if isinstance(data, pd.Series | pd.DataFrame) else result.to_numpy()
 
         def fall_back(reason: str, advice: str) -> Any:
-            result = pandas_map()
-            _warn(
-                f"vp.engine could not run {call}, so pandas' own engine ran it: {reason}. {advice}"
-            )
-            return result
+            return _fall_back(call, pandas_map, reason, advice)
 
         if not callable(func):
             msg = f"vp.engine: Series.map needs a function with engine=, got {func!r}"
@@ -756,11 +759,7 @@ class Engine(BaseExecutionEngine):
             return data.apply(bound, axis=number, args=args)  # type: ignore[call-overload]
 
         def fall_back(reason: str, advice: str) -> Any:
-            result = pandas_apply()
-            _warn(
-                f"vp.engine could not run {call}, so pandas' own engine ran it: {reason}. {advice}"
-            )
-            return result
+            return _fall_back(call, pandas_apply, reason, advice)
 
         if not callable(func):
             msg = (

@@ -223,6 +223,11 @@ def _fmt(value: object) -> str:
     return repr(value)
 
 
+def _non_default(**options: tuple[object, object]) -> dict[str, object]:
+    """The options (given as ``name=(value, default)``) whose value is not the default."""
+    return {name: value for name, (value, default) in options.items() if value != default}
+
+
 def _call_repr(func: str, /, *args: object, **options: object) -> str:
     parts = [_fmt(a) for a in args] + [f"{k}={_fmt(v)}" for k, v in options.items()]
     return f"vp.spec.{func}({', '.join(parts)})"
@@ -720,8 +725,7 @@ class _ArraySpec(_SizedSpec):
         }
 
     def __repr__(self) -> str:
-        changed = {k: v for k, (v, default) in self._options.items() if v != default}
-        return _call_repr("array", dtype=str(self.dtype), **changed)
+        return _call_repr("array", dtype=str(self.dtype), **_non_default(**self._options))
 
     def _shape(self, n: int, cols: int | None = None) -> tuple[int, ...]:
         if self.ndim == 1:
@@ -827,18 +831,14 @@ class _SeriesSpec(_SizedSpec):
         self._repr = _call_repr(
             "series",
             dtype=str(self.values.dtype),
-            **{
-                k: v
-                for k, (v, default) in {
-                    "min_size": (min_size, 0),
-                    "max_size": (max_size, 1000),
-                    "allow_nan": (allow_nan, True),
-                    "allow_infinity": (allow_infinity, True),
-                    "name": (name, None),
-                    "index": (index, None),
-                }.items()
-                if v != default
-            },
+            **_non_default(
+                min_size=(min_size, 0),
+                max_size=(max_size, 1000),
+                allow_nan=(allow_nan, True),
+                allow_infinity=(allow_infinity, True),
+                name=(name, None),
+                index=(index, None),
+            ),
         )
 
     def __repr__(self) -> str:
@@ -911,16 +911,12 @@ class _FrameSpec(_SizedSpec):
         self._repr = _call_repr(
             "frame",
             {k: str(v.dtype) for k, v in self.columns.items()},
-            **{
-                k: v
-                for k, (v, default) in {
-                    "min_size": (min_size, 0),
-                    "max_size": (max_size, 1000),
-                    "allow_nan": (allow_nan, True),
-                    "allow_infinity": (allow_infinity, True),
-                }.items()
-                if v != default
-            },
+            **_non_default(
+                min_size=(min_size, 0),
+                max_size=(max_size, 1000),
+                allow_nan=(allow_nan, True),
+                allow_infinity=(allow_infinity, True),
+            ),
         )
 
     def __repr__(self) -> str:
