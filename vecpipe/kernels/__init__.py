@@ -1,0 +1,39 @@
+"""Fast pandas-equivalent kernels, each a vecpipe stage with hand-written Numba variants.
+
+Every public function equals a pandas expression (its stage's reference) and takes
+NumPy arrays, Series and DataFrames; :data:`REGISTRY` lists them with that expression,
+for the tests and the benchmarks. Families: :mod:`vecpipe.kernels.moving` (rolling
+windows).
+
+Examples
+--------
+>>> import numpy as np
+>>> import vecpipe.kernels as vk
+>>> vk.rolling_mean(np.arange(4.0), 2)
+array([nan, 0.5, 1.5, 2.5])
+"""
+
+from __future__ import annotations
+
+from vecpipe.kernels._core import REGISTRY, KernelSpec
+from vecpipe.kernels.moving import (
+    rolling_count,
+    rolling_max,
+    rolling_mean,
+    rolling_min,
+    rolling_std,
+    rolling_sum,
+    rolling_var,
+)
+
+__all__ = [
+    "REGISTRY",
+    "KernelSpec",
+    "rolling_count",
+    "rolling_max",
+    "rolling_mean",
+    "rolling_min",
+    "rolling_std",
+    "rolling_sum",
+    "rolling_var",
+]

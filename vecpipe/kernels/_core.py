@@ -1,0 +1,181 @@
+"""Plumbing every kernel family shares: the registry, argument checks, conversions.
+
+Kernels are stages on 1-D float64 arrays; everything a user may pass (Series, DataFrames,
+2-D arrays along an axis, integer or nullable dtypes) is converted here, in plain Python,
+before the stage's dispatcher picks a variant. A family module (``moving.py``; later
+cumulative, ewm, grouped, fill, binning) defines its stages and public functions and adds
+one :class:`KernelSpec` per function to :data:`REGISTRY`; the tests and benchmarks iterate
+that table, so a kernel added there is tested and benchmarked.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import numpy as np
+import pandas as pd
+
+from vecpipe.errors import InvalidArgument
+from vecpipe.stage import Stage
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """One public kernel: its function, its stage and what it must equal.
+
+    Attributes
+    ----------
+    name : str
+        The public name (``"rolling_mean"``).
+    family : str
+        The module that defines it (``"moving"``).
+    function : callable
+        The public function, ``function(x, *args, **kwargs)``.
+    stage : Stage
+        The stage the function dispatches through (1-D float64 in, 1-D float64 out).
+    pandas : callable
+        ``pandas(series, *args, **kwargs)``: the pandas expression the function equals.
+    args : tuple
+        Positional arguments after ``x`` for the fixed test cases and benchmarks.
+    kwargs : dict
+        Keyword arguments for them (``min_periods``...).
+    """
+
+    name: str
+    family: str
+    function: Callable[..., Any]
+    stage: Stage
+    pandas: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"KernelSpec({self.name!r})"
+
+
+#: Every public kernel, in the order the families register them.
+REGISTRY: list[KernelSpec] = []
+
+
+def register(*specs: KernelSpec) -> None:
+    """Add kernels to :data:`REGISTRY` (a name may appear only once)."""
+    known = {k.name for k in REGISTRY}
+    for spec in specs:
+        if spec.name in known:
+            msg = f"vecpipe.kernels: a kernel named {spec.name!r} is already registered"
+            raise ValueError(msg)
+        known.add(spec.name)
+        REGISTRY.append(spec)
+
+
+# -- argument checks ------------------------------------------------------------------------
+
+
+def reject(func: str, name: str, value: object, what: str) -> NoReturn:
+    """Raise InvalidArgument in the one shape: function, argument, value, what to pass."""
+    msg = f"vecpipe.kernels.{func}: {name}={value!r} (of type {type(value).__name__}) {what}"
+    raise InvalidArgument(msg)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def check_window(func: str, window: object) -> int:
+    """A positive int window."""
+    if not _is_int(window) or int(window) < 1:  # type: ignore[call-overload]
+        reject(func, "window", window, "is not a positive int; pass a window such as 3")
+    return int(window)  # type: ignore[call-overload]
+
+
+def check_min_periods(func: str, min_periods: object, window: int) -> int | None:
+    """None (the window) or an int in ``[0, window]``."""
+    if min_periods is None:
+        return None
+    if not _is_int(min_periods) or not 0 <= int(min_periods) <= window:  # type: ignore[call-overload]
+        reject(
+            func,
+            "min_periods",
+            min_periods,
+            f"is not an int between 0 and window={window}; pass such an int, or None "
+            "for the window",
+        )
+    return int(min_periods)  # type: ignore[call-overload]
+
+
+def check_nonnegative_int(func: str, name: str, value: object) -> int:
+    """An int >= 0 (``ddof``...)."""
+    if not _is_int(value) or int(value) < 0:  # type: ignore[call-overload]
+        reject(func, name, value, "is not a non-negative int; pass 0 or 1")
+    return int(value)  # type: ignore[call-overload]
+
+
+def check_axis(func: str, axis: object) -> int:
+    """0 or 1 (``-1`` and ``-2`` count from the end, as in NumPy)."""
+    if not _is_int(axis) or int(axis) not in (0, 1, -1, -2):  # type: ignore[call-overload]
+        reject(func, "axis", axis, "is not 0 or 1; pass axis=0 (down columns) or axis=1")
+    return int(axis) % 2  # type: ignore[call-overload]
+
+
+# -- conversions ----------------------------------------------------------------------------
+
+
+def _float_values(func: str, values: Any, what: str) -> np.ndarray:
+    """Float64 C-contiguous values of an array or Series (pd.NA becomes NaN)."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            reject(
+                func,
+                "x",
+                dtype,
+                f"is the dtype of {what}, which is not numeric; pass float, int or bool data",
+            )
+        return np.ascontiguousarray(values.to_numpy(dtype="float64", na_value=np.nan))
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        reject(
+            func,
+            "x",
+            arr.dtype,
+            f"is the dtype of {what}, which is not numeric; pass float, int or bool data "
+            "(convert strings or objects first, e.g. with pd.to_numeric)",
+        )
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ...]) -> Any:
+    """Run ``kernel(values, *args)`` on every 1-D lane of ``x`` and rebuild ``x``'s type.
+
+    NumPy in gives NumPy out (float64), a Series gives a Series (same index and name), a
+    DataFrame a DataFrame (same index and columns), column by column; 2-D arrays and
+    DataFrames go along ``axis``.
+    """
+    if isinstance(x, pd.Series):
+        out = kernel(_float_values(func, x, "the Series"), *args)
+        return pd.Series(out, index=x.index, name=x.name)
+    if isinstance(x, pd.DataFrame):
+        columns = [
+            _float_values(func, x.iloc[:, j], f"column {x.columns[j]!r}") for j in range(x.shape[1])
+        ]
+        values = np.column_stack(columns) if columns else np.empty((len(x), 0))
+        return pd.DataFrame(_apply_2d(kernel, values, axis, args), index=x.index, columns=x.columns)
+    if isinstance(x, np.ndarray | list | tuple):
+        arr = np.asarray(x)
+        if arr.ndim == 1:
+            return kernel(_float_values(func, arr, "the array"), *args)
+        if arr.ndim == 2:
+            return _apply_2d(kernel, _float_values(func, arr, "the array"), axis, args)
+        reject(func, "x", x, f"has {arr.ndim} dimensions; pass a 1-D or 2-D array")
+    reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
+
+
+def _apply_2d(kernel: Stage, values: np.ndarray, axis: int, args: tuple[Any, ...]) -> Any:
+    lanes = np.ascontiguousarray(values.T if axis == 0 else values)  # one row per lane
+    out = np.empty_like(lanes)
+    for j in range(lanes.shape[0]):
+        out[j] = kernel(lanes[j], *args)
+    return np.ascontiguousarray(out.T) if axis == 0 else out

@@ -1,0 +1,572 @@
+"""Moving-window kernels: rolling sum, mean, var, std, min, max and count, as pandas.
+
+Each function equals ``pd.Series(x).rolling(window, min_periods=...).<op>()``. Its stage's
+reference is that pandas call on a 1-D float64 array; the Numba variants mirror pandas'
+running algorithms (``pandas/core/_numba/kernels``): Kahan-compensated add/remove for
+sum and mean, Welford-like add/remove with compensation for var, a monotonic deque for
+min and max. As in pandas, infinities count as missing everywhere but ``rolling_count``.
+
+Every kernel is one ``_*_core(x, window, minp, lo, hi, out)`` loop that fills
+``out[lo:hi]``, starting cold at ``lo`` (it first reads the ``window - 1`` values before
+it): the serial variant runs it once over the whole array, the parallel variant runs it
+on chunks in ``prange``, each chunk re-reading ``window - 1`` values of overlap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+import vecpipe as vp
+from vecpipe.kernels import _core
+from vecpipe.testing import spec as _spec
+
+__all__ = [
+    "STAGES",
+    "rolling_count",
+    "rolling_max",
+    "rolling_mean",
+    "rolling_min",
+    "rolling_std",
+    "rolling_sum",
+    "rolling_var",
+]
+
+_MAX_SIZE = 60
+# Verification inputs: the data, a window for its length, and min_periods None (the
+# window), 0 or 1 (valid for every window).
+_INPUTS = _spec.Spec(
+    _spec.array("float64", max_size=_MAX_SIZE), _spec.window(), _spec.sampled_from([None, 0, 1])
+)
+# Var and std: values bounded to 1e3, since pandas leaves rounding residue of about
+# eps * max(x)**2 * window where a window turns constant (measured: 1.6e-12 after a 208),
+# where our kernels give the exact 0; atol covers that residue at this scale.
+_VAR_INPUTS = _spec.Spec(
+    _spec.array("float64", max_size=_MAX_SIZE, min_value=-1e3, max_value=1e3),
+    _spec.window(),
+    _spec.sampled_from([None, 0, 1]),
+    _spec.sampled_from([1, 0]),
+)
+# The parallel kernels restart their running sums at each chunk (64K values), which
+# moves var's last bits on large offsets (1e10 + noise); rtol covers that.
+_VAR_EQUAL = vp.close(rtol=1e-6, atol=1e-6)
+_MIN_CHUNK = 1 << 16
+
+# auto=False: the reference is a pandas call, which Numba cannot compile; trying costs a
+# failed compilation per kind of input. chunkable: a slice of the data is a valid input.
+_STAGE = {"chunkable": True, "auto": False}
+
+
+# -- kernels: plain loops writing into ``out`` ----------------------------------------------
+
+
+@numba.njit(nogil=True, cache=True)
+def _minp(window, min_periods):
+    return window if min_periods is None else min_periods
+
+
+@numba.njit(nogil=True, cache=True)
+def _chunk(n, window):
+    """Chunk length for the parallel variants: long enough that overlap costs little."""
+    return max(_MIN_CHUNK, 8 * window, (n + 63) // 64)
+
+
+@numba.njit(nogil=True, cache=True)
+def _sum_core(x, window, minp, lo, hi, out, mean):
+    nobs = 0
+    neg_ct = 0
+    sum_x = 0.0
+    comp_add = 0.0
+    comp_rem = 0.0
+    same = 0  # how many of the last non-missing values equal prev (pandas' exact results)
+    prev = np.nan
+    start = max(0, lo - window + 1)
+    for i in range(start, hi):
+        if window == 1:  # pandas recomputes a window that shares nothing with the last
+            nobs = 0
+            neg_ct = 0
+            sum_x = comp_add = comp_rem = 0.0
+        elif i - window >= start:
+            v = x[i - window]
+            if np.isfinite(v):
+                nobs -= 1
+                neg_ct -= v < 0
+                y = -v - comp_rem
+                t = sum_x + y
+                comp_rem = t - sum_x - y
+                sum_x = t
+        v = x[i]
+        if np.isfinite(v):
+            nobs += 1
+            neg_ct += v < 0
+            y = v - comp_add
+            t = sum_x + y
+            comp_add = t - sum_x - y
+            sum_x = t
+            same = same + 1 if v == prev else 1
+            prev = v
+        if i < lo:
+            continue
+        if mean:
+            if nobs >= minp and nobs > 0:
+                if same >= nobs:
+                    result = prev
+                else:
+                    result = sum_x / nobs
+                    if neg_ct == 0 and result < 0:
+                        result = 0.0
+                    elif neg_ct == nobs and result > 0:
+                        result = 0.0
+            else:
+                result = np.nan
+        elif nobs == 0 and minp == 0:
+            result = 0.0
+        elif nobs >= minp:
+            result = prev * nobs if same >= nobs else sum_x
+        else:
+            result = np.nan
+        out[i] = result
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_core(x, window, minp, lo, hi, out, ddof, root):
+    nobs = 0
+    mean_x = 0.0
+    ssqdm = 0.0
+    comp_add = 0.0
+    comp_rem = 0.0
+    same = 0
+    prev = np.nan
+    minp = max(minp, 1)
+    start = max(0, lo - window + 1)
+    for i in range(start, hi):
+        if window == 1:
+            nobs = 0
+            mean_x = ssqdm = comp_add = comp_rem = 0.0
+        elif i - window >= start:
+            v = x[i - window]
+            if np.isfinite(v):
+                nobs -= 1
+                if nobs:
+                    prev_mean = mean_x - comp_rem
+                    y = v - comp_rem
+                    t = y - mean_x
+                    comp_rem = t + mean_x - y
+                    mean_x -= t / nobs
+                    ssqdm -= (v - prev_mean) * (v - mean_x)
+                else:
+                    mean_x = 0.0
+                    ssqdm = 0.0
+        v = x[i]
+        if np.isfinite(v):
+            same = same + 1 if v == prev else 1
+            prev = v
+            nobs += 1
+            prev_mean = mean_x - comp_add
+            y = v - comp_add
+            t = y - mean_x
+            comp_add = t + mean_x - y
+            mean_x += t / nobs
+            ssqdm += (v - prev_mean) * (v - mean_x)
+        if i < lo:
+            continue
+        if nobs >= minp and nobs > ddof:
+            if nobs == 1 or same >= nobs:
+                result = 0.0
+            else:
+                result = ssqdm / (nobs - ddof)
+            if root:  # pandas' zsqrt: a (rounding) negative variance has deviation 0
+                result = 0.0 if result < 0 else np.sqrt(result)
+        else:
+            result = np.nan
+        out[i] = result
+
+
+@numba.njit(nogil=True, cache=True)
+def _minmax_core(x, window, minp, lo, hi, out, is_max):
+    # A monotonic deque of indices, a ring of ``window`` slots: O(1) amortized per value.
+    ring = np.empty(window, dtype=np.int64)
+    head = 0
+    size = 0
+    nobs = 0
+    start = max(0, lo - window + 1)
+    for i in range(start, hi):
+        gone = i - window
+        if gone >= start:
+            if np.isfinite(x[gone]):
+                nobs -= 1
+            if size and ring[head] == gone:
+                head = (head + 1) % window
+                size -= 1
+        v = x[i]
+        if np.isfinite(v):
+            nobs += 1
+            while size:
+                back = x[ring[(head + size - 1) % window]]
+                if (back <= v) if is_max else (back >= v):
+                    size -= 1
+                else:
+                    break
+            ring[(head + size) % window] = i
+            size += 1
+        if i >= lo:
+            out[i] = x[ring[head]] if nobs > 0 and nobs >= minp else np.nan
+
+
+@numba.njit(nogil=True, cache=True)
+def _count_core(x, window, minp, lo, hi, out):
+    # pandas counts by summing notna(): every row is an observation for min_periods, and
+    # infinities count.
+    count = 0
+    start = max(0, lo - window + 1)
+    for i in range(start, hi):
+        if i - window >= start and not np.isnan(x[i - window]):
+            count -= 1
+        if not np.isnan(x[i]):
+            count += 1
+        if i >= lo:
+            out[i] = count if min(i + 1, window) >= minp else np.nan
+
+
+# -- stages: the pandas call as reference, Numba variants beside it -------------------------
+
+
+@vp.stage(name="rolling_sum", inputs=_INPUTS, **_STAGE)
+def rolling_sum_stage(x, window, min_periods=None):
+    """``pd.Series(x).rolling(window, min_periods=min_periods).sum()`` as an array."""
+    return pd.Series(x).rolling(window, min_periods=min_periods).sum().to_numpy()
+
+
+@rolling_sum_stage.variant("numba")
+def _rolling_sum_numba(x, window, min_periods=None):
+    out = np.empty(x.shape[0])
+    _sum_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, False)
+    return out
+
+
+@rolling_sum_stage.variant("numba", parallel=True)
+def _rolling_sum_parallel(x, window, min_periods=None):
+    n = x.shape[0]
+    out = np.empty(n)
+    size = _chunk(n, window)
+    for c in numba.prange((n + size - 1) // size):
+        _sum_core(
+            x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, False
+        )
+    return out
+
+
+@vp.stage(name="rolling_mean", inputs=_INPUTS, **_STAGE)
+def rolling_mean_stage(x, window, min_periods=None):
+    """``pd.Series(x).rolling(window, min_periods=min_periods).mean()`` as an array."""
+    return pd.Series(x).rolling(window, min_periods=min_periods).mean().to_numpy()
+
+
+@rolling_mean_stage.variant("numba")
+def _rolling_mean_numba(x, window, min_periods=None):
+    out = np.empty(x.shape[0])
+    _sum_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, True)
+    return out
+
+
+@rolling_mean_stage.variant("numba", parallel=True)
+def _rolling_mean_parallel(x, window, min_periods=None):
+    n = x.shape[0]
+    out = np.empty(n)
+    size = _chunk(n, window)
+    for c in numba.prange((n + size - 1) // size):
+        _sum_core(
+            x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, True
+        )
+    return out
+
+
+@vp.stage(name="rolling_var", inputs=_VAR_INPUTS, equal=_VAR_EQUAL, **_STAGE)
+def rolling_var_stage(x, window, min_periods=None, ddof=1):
+    """``pd.Series(x).rolling(window, min_periods=min_periods).var(ddof=ddof)``."""
+    return pd.Series(x).rolling(window, min_periods=min_periods).var(ddof=ddof).to_numpy()
+
+
+@rolling_var_stage.variant("numba")
+def _rolling_var_numba(x, window, min_periods=None, ddof=1):
+    out = np.empty(x.shape[0])
+    _var_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, ddof, False)
+    return out
+
+
+@rolling_var_stage.variant("numba", parallel=True)
+def _rolling_var_parallel(x, window, min_periods=None, ddof=1):
+    n = x.shape[0]
+    out = np.empty(n)
+    size = _chunk(n, window)
+    for c in numba.prange((n + size - 1) // size):
+        lo = c * size
+        _var_core(x, window, _minp(window, min_periods), lo, min(n, lo + size), out, ddof, False)
+    return out
+
+
+@vp.stage(name="rolling_std", inputs=_VAR_INPUTS, equal=_VAR_EQUAL, **_STAGE)
+def rolling_std_stage(x, window, min_periods=None, ddof=1):
+    """``pd.Series(x).rolling(window, min_periods=min_periods).std(ddof=ddof)``."""
+    return pd.Series(x).rolling(window, min_periods=min_periods).std(ddof=ddof).to_numpy()
+
+
+@rolling_std_stage.variant("numba")
+def _rolling_std_numba(x, window, min_periods=None, ddof=1):
+    out = np.empty(x.shape[0])
+    _var_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, ddof, True)
+    return out
+
+
+@rolling_std_stage.variant("numba", parallel=True)
+def _rolling_std_parallel(x, window, min_periods=None, ddof=1):
+    n = x.shape[0]
+    out = np.empty(n)
+    size = _chunk(n, window)
+    for c in numba.prange((n + size - 1) // size):
+        lo = c * size
+        _var_core(x, window, _minp(window, min_periods), lo, min(n, lo + size), out, ddof, True)
+    return out
+
+
+@vp.stage(name="rolling_min", inputs=_INPUTS, equal=vp.exact(), **_STAGE)
+def rolling_min_stage(x, window, min_periods=None):
+    """``pd.Series(x).rolling(window, min_periods=min_periods).min()`` as an array."""
+    return pd.Series(x).rolling(window, min_periods=min_periods).min().to_numpy()
+
+
+@rolling_min_stage.variant("numba")
+def _rolling_min_numba(x, window, min_periods=None):
+    out = np.empty(x.shape[0])
+    _minmax_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, False)
+    return out
+
+
+@rolling_min_stage.variant("numba", parallel=True)
+def _rolling_min_parallel(x, window, min_periods=None):
+    n = x.shape[0]
+    out = np.empty(n)
+    size = _chunk(n, window)
+    for c in numba.prange((n + size - 1) // size):
+        _minmax_core(
+            x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, False
+        )
+    return out
+
+
+@vp.stage(name="rolling_max", inputs=_INPUTS, equal=vp.exact(), **_STAGE)
+def rolling_max_stage(x, window, min_periods=None):
+    """``pd.Series(x).rolling(window, min_periods=min_periods).max()`` as an array."""
+    return pd.Series(x).rolling(window, min_periods=min_periods).max().to_numpy()
+
+
+@rolling_max_stage.variant("numba")
+def _rolling_max_numba(x, window, min_periods=None):
+    out = np.empty(x.shape[0])
+    _minmax_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, True)
+    return out
+
+
+@rolling_max_stage.variant("numba", parallel=True)
+def _rolling_max_parallel(x, window, min_periods=None):
+    n = x.shape[0]
+    out = np.empty(n)
+    size = _chunk(n, window)
+    for c in numba.prange((n + size - 1) // size):
+        _minmax_core(
+            x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, True
+        )
+    return out
+
+
+@vp.stage(name="rolling_count", inputs=_INPUTS, equal=vp.exact(), **_STAGE)
+def rolling_count_stage(x, window, min_periods=None):
+    """``pd.Series(x).rolling(window, min_periods=min_periods).count()`` as an array."""
+    return pd.Series(x).rolling(window, min_periods=min_periods).count().to_numpy()
+
+
+@rolling_count_stage.variant("numba")
+def _rolling_count_numba(x, window, min_periods=None):
+    out = np.empty(x.shape[0])
+    _count_core(x, window, _minp(window, min_periods), 0, x.shape[0], out)
+    return out
+
+
+STAGES: dict[str, vp.Stage] = {
+    s.name: s
+    for s in (
+        rolling_sum_stage,
+        rolling_mean_stage,
+        rolling_var_stage,
+        rolling_std_stage,
+        rolling_min_stage,
+        rolling_max_stage,
+        rolling_count_stage,
+    )
+}
+
+
+# -- public functions -----------------------------------------------------------------------
+
+
+def _run(func: str, x: Any, window: int, min_periods: int | None, axis: int, *extra: Any) -> Any:
+    w = _core.check_window(func, window)
+    mp = _core.check_min_periods(func, min_periods, w)
+    ax = _core.check_axis(func, axis)
+    return _core.apply_along(func, STAGES[func], x, ax, (w, mp, *extra))
+
+
+def rolling_sum(x: Any, window: int, *, min_periods: int | None = None, axis: int = 0) -> Any:
+    """Moving sum over the last ``window`` values, as ``Series.rolling(...).sum()``.
+
+    Parameters
+    ----------
+    x : array, Series or DataFrame
+        Numeric data (integers, bools and nullable dtypes become float64; pd.NA and
+        infinities count as missing). 2-D arrays and DataFrames go along ``axis``.
+    window : int
+        The number of values in each window (positive).
+    min_periods : int, optional
+        The fewest non-missing values a window needs for a result, between 0 and
+        ``window`` (default: ``window``); fewer give NaN.
+    axis : {0, 1}, default 0
+        For 2-D input: 0 runs down each column, 1 along each row.
+
+    Returns
+    -------
+    ndarray, Series or DataFrame
+        Float64, of ``x``'s type and shape (a Series keeps its index and name).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels import rolling_sum
+    >>> rolling_sum(np.array([1.0, 2.0, np.nan, 4.0]), 2, min_periods=1)
+    array([1., 3., 2., 4.])
+    """
+    return _run("rolling_sum", x, window, min_periods, axis)
+
+
+def rolling_mean(x: Any, window: int, *, min_periods: int | None = None, axis: int = 0) -> Any:
+    """Moving mean over the last ``window`` values, as ``Series.rolling(...).mean()``.
+
+    Parameters are those of :func:`rolling_sum`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vecpipe.kernels import rolling_mean
+    >>> rolling_mean(pd.Series([1.0, 2.0, 3.0], name="a"), 2).tolist()
+    [nan, 1.5, 2.5]
+    """
+    return _run("rolling_mean", x, window, min_periods, axis)
+
+
+def rolling_var(
+    x: Any, window: int, *, min_periods: int | None = None, ddof: int = 1, axis: int = 0
+) -> Any:
+    """Moving variance, as ``Series.rolling(...).var(ddof=ddof)``.
+
+    Parameters are those of :func:`rolling_sum`, and ``ddof`` (int, default 1): the
+    divisor is the number of non-missing values less ``ddof``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels import rolling_var
+    >>> rolling_var(np.array([1.0, 2.0, 4.0]), 2)
+    array([nan, 0.5, 2. ])
+    """
+    dd = _core.check_nonnegative_int("rolling_var", "ddof", ddof)
+    return _run("rolling_var", x, window, min_periods, axis, dd)
+
+
+def rolling_std(
+    x: Any, window: int, *, min_periods: int | None = None, ddof: int = 1, axis: int = 0
+) -> Any:
+    """Moving standard deviation, as ``Series.rolling(...).std(ddof=ddof)``.
+
+    Parameters are those of :func:`rolling_var`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels import rolling_std
+    >>> rolling_std(np.array([1.0, 3.0, 5.0]), 2, ddof=0)
+    array([nan,  1.,  1.])
+    """
+    dd = _core.check_nonnegative_int("rolling_std", "ddof", ddof)
+    return _run("rolling_std", x, window, min_periods, axis, dd)
+
+
+def rolling_min(x: Any, window: int, *, min_periods: int | None = None, axis: int = 0) -> Any:
+    """Moving minimum, as ``Series.rolling(...).min()``.
+
+    Parameters are those of :func:`rolling_sum`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels import rolling_min
+    >>> rolling_min(np.array([3.0, 1.0, 2.0]), 2)
+    array([nan,  1.,  1.])
+    """
+    return _run("rolling_min", x, window, min_periods, axis)
+
+
+def rolling_max(x: Any, window: int, *, min_periods: int | None = None, axis: int = 0) -> Any:
+    """Moving maximum, as ``Series.rolling(...).max()``.
+
+    Parameters are those of :func:`rolling_sum`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels import rolling_max
+    >>> rolling_max(np.array([3.0, 1.0, 2.0]), 2)
+    array([nan,  3.,  2.])
+    """
+    return _run("rolling_max", x, window, min_periods, axis)
+
+
+def rolling_count(x: Any, window: int, *, min_periods: int | None = None, axis: int = 0) -> Any:
+    """Moving count of non-NaN values, as ``Series.rolling(...).count()``.
+
+    Parameters are those of :func:`rolling_sum`; as in pandas, ``min_periods`` counts the
+    rows in the window (missing or not), and infinities count as values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels import rolling_count
+    >>> rolling_count(np.array([1.0, np.nan, 3.0]), 2, min_periods=0)
+    array([1., 1., 1.])
+    """
+    return _run("rolling_count", x, window, min_periods, axis)
+
+
+def _pandas(op: str) -> Any:
+    def expression(s: pd.Series, window: int, **kwargs: Any) -> Any:
+        extra = {"ddof": kwargs.pop("ddof")} if "ddof" in kwargs else {}
+        return getattr(s.rolling(window, **kwargs), op)(**extra)
+
+    expression.__name__ = f"pandas_rolling_{op}"
+    return expression
+
+
+_core.register(
+    *(
+        _core.KernelSpec(
+            name=f"rolling_{op}",
+            family="moving",
+            function=globals()[f"rolling_{op}"],
+            stage=STAGES[f"rolling_{op}"],
+            pandas=_pandas(op),
+            args=(20,),
+        )
+        for op in ("sum", "mean", "var", "std", "min", "max", "count")
+    )
+)
