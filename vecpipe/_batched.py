@@ -42,8 +42,9 @@ class Batched:
         """
         from vecpipe.parallel import map_batches
 
+        target: Any = self  # a Stage or a Pipeline
         return map_batches(
-            self,
+            target,
             batches,
             workers=workers,
             executor=executor,
@@ -67,4 +68,5 @@ class Batched:
         """
         from vecpipe.parallel import split
 
-        return split(self, *args, workers=workers, chunks=chunks, executor=executor, **kwargs)
+        target: Any = self  # a Stage or a Pipeline
+        return split(target, *args, workers=workers, chunks=chunks, executor=executor, **kwargs)

@@ -45,9 +45,9 @@ def auto_numba(func: Callable[..., Any]) -> Variant | None:
     # reading past the array (the reference's behaviour on an empty input, say).
     options = {"nogil": True, "boundscheck": True}
     try:
-        kernel = numba.njit(cache=True, **options)(func)
+        kernel = numba.njit(cache=True, nogil=True, boundscheck=True)(func)
     except RuntimeError:  # no source file to cache against (a REPL, python -c)
-        kernel = numba.njit(**options)(func)
+        kernel = numba.njit(nogil=True, boundscheck=True)(func)
     return Variant(
         "auto_numba",
         "numba",
@@ -131,7 +131,8 @@ class _ParallelUfunc:
             if found is None:
                 argtypes = tuple(numba.from_dtype(d) for d in dtypes)
                 self._scalar.compile(argtypes)
-                result = self._scalar.overloads[argtypes].signature.return_type
+                overload = self._scalar.overloads[argtypes]
+                result = overload.signature.return_type  # type: ignore[attr-defined]
                 try:
                     found = numba.vectorize([result(*argtypes)], target="parallel", cache=True)(
                         self.func

@@ -191,19 +191,21 @@ def make_check(
     if typed and isinstance(sample, np.ndarray) and sample.ndim == 1:
         # A compiled kernel's output type follows from its argument types, which the key
         # fixes: only the length can go wrong.
-        source = _shape_source(sample, args)
-        if source is not None:
-            return lambda out, a: len(out) == len(a[source])
+        found = _shape_source(sample, args)
+        if found is not None:
+            position = found
+            return lambda out, a: len(out) == len(a[position])
     if isinstance(sample, np.ndarray):
-        dtype, ndim, source = sample.dtype, sample.ndim, _shape_source(sample, args)
+        dtype, ndim, shape_from = sample.dtype, sample.ndim, _shape_source(sample, args)
         # ``is`` first: dtypes of the same kind are usually one object, and this runs on
         # every call.
-        if source is None:
+        if shape_from is None:
             return lambda out, a: (
                 type(out) is kind
                 and (out.dtype is dtype or out.dtype == dtype)
                 and out.ndim == ndim
             )
+        source: int = shape_from
         if ndim == 1:
             return lambda out, a: (
                 type(out) is kind
@@ -216,10 +218,10 @@ def make_check(
             and out.shape == a[source].shape
         )
     if isinstance(sample, pd.Series | pd.DataFrame):
-        source = _shape_source(sample, args)
-        if source is None:
+        rows_from = _shape_source(sample, args)
+        if rows_from is None:
             return lambda out, a: type(out) is kind
-        return lambda out, a: type(out) is kind and out.shape == a[source].shape
+        return lambda out, a: type(out) is kind and out.shape == a[rows_from].shape
     if isinstance(sample, tuple):
         length = len(sample)
         return lambda out, a: type(out) is kind and len(out) == length
@@ -555,8 +557,9 @@ class Dispatcher:
             )
             self.decisions[key] = decision
             return self._route_for(key, decision.chosen), None, False
-        decision = self._from_wisdom(key_text, stored, excluded)
-        if decision is not None:
+        stored_decision = self._from_wisdom(key_text, stored, excluded)
+        if stored_decision is not None:
+            decision = stored_decision
             self.decisions[key] = decision
             return self._route_for(key, decision.chosen), None, False
         decision, result, have_result = self._measure(key, key_text, args, kwargs, stored, excluded)
@@ -659,12 +662,12 @@ class Dispatcher:
         decision.chosen = best.variant
         reference = decision.trials.get("reference")
         parts = [f"fastest of {len(ranking)} usable"]
-        if len(ranking) > 1 and ranking[1].variant != "reference":
-            parts.append(
-                f"{ranking[1].seconds / best.seconds:.3g}x faster than {ranking[1].variant}"
-            )
+        fastest = best.seconds or 1e-12  # ranking holds timed trials only
+        runner_up = ranking[1] if len(ranking) > 1 else None
+        if runner_up is not None and runner_up.variant != "reference" and runner_up.seconds:
+            parts.append(f"{runner_up.seconds / fastest:.3g}x faster than {runner_up.variant}")
         if reference is not None and reference.seconds and best.variant != "reference":
-            parts.append(f"{reference.seconds / best.seconds:.3g}x faster than the reference")
+            parts.append(f"{reference.seconds / fastest:.3g}x faster than the reference")
         decision.reason = "; ".join(parts)
 
     def _estimate(
@@ -742,7 +745,7 @@ class Dispatcher:
         runnable: list[Variant] = []
         for variant in todo:
             try:
-                seconds = _compile(variant, args, kwargs, ro_args, ro_kwargs)
+                compile_seconds = _compile(variant, args, kwargs, ro_args, ro_kwargs)
             except Exception as exc:
                 reason = describe_failure(exc)
                 decision.trials[variant.name] = Trial(variant.name, "compile-failed", reason=reason)
@@ -755,7 +758,9 @@ class Dispatcher:
                     variant.name,
                 )
                 continue
-            decision.trials[variant.name] = Trial(variant.name, "measured", compile_seconds=seconds)
+            decision.trials[variant.name] = Trial(
+                variant.name, "measured", compile_seconds=compile_seconds
+            )
             runnable.append(variant)
 
         decision.trials["reference"] = Trial("reference", "measured")
@@ -788,9 +793,9 @@ class Dispatcher:
                 spent += first[variant.name]
                 if variant.name not in compared:
                     compared.add(variant.name)
-                    reason = stage.equal.compare(expected, out)
-                    if reason is not None:
-                        self._disqualify(decision, variant, "mismatch", reason, key_text)
+                    difference = stage.equal.compare(expected, out)
+                    if difference is not None:
+                        self._disqualify(decision, variant, "mismatch", difference, key_text)
                         continue
                     self.checks[(key, variant.name)] = make_check(out, a, typed=variant.compiled)
                 if rung is None:
@@ -831,7 +836,7 @@ class Dispatcher:
                 else:
                     keep.append(variant)
             alive = keep
-            next_m = rungs[position + 1] or n
+            next_m = rungs[position + 1] or n or 1
             projected = sum(seconds[v.name] * (next_m / (n or 1)) for v in alive)
             if spent + projected > 1.5 * max(BUDGET_FLOOR, BUDGET_FACTOR * top):
                 # Growing further would overspend: choose on this slice's timings.

@@ -295,7 +295,7 @@ def threading_layer() -> str:
         return str(numba.threading_layer())
     except ValueError:  # not started yet
         pass
-    configured = str(numba.config.THREADING_LAYER).lower()
+    configured = str(getattr(numba.config, "THREADING_LAYER")).lower()  # noqa: B009
     if configured in ("tbb", "omp", "workqueue"):
         return configured
     try:
@@ -480,7 +480,7 @@ def _process_task(payload: bytes, settings: tuple[str, int, bool], cache: str | 
     except Exception as exc:
         return _Failure(None, _portable(exc), traceback.format_exc(), loading=True)
     mode, threads, require_verified = settings
-    threads = min(threads, numba.config.NUMBA_NUM_THREADS)
+    threads = min(threads, getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009
     with config(mode=mode, threads=threads, require_verified=require_verified):  # type: ignore[arg-type]
         out = _apply(steps, args, kwargs)
     if isinstance(out, _Failure):

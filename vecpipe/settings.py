@@ -13,7 +13,7 @@ import contextvars
 import dataclasses
 import os
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 import numba
 
@@ -22,6 +22,9 @@ from vecpipe.errors import InvalidArgument
 __all__ = ["MODES", "Settings", "config", "get_config", "set_config"]
 
 Mode = Literal["measure", "estimate", "reference"]
+
+#: Numba's thread pool size (NUMBA_NUM_THREADS): the largest thread budget.
+_POOL_SIZE: int = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009
 
 #: The dispatch modes: ``measure`` times the variants on a new kind of input and runs
 #: the fastest; ``estimate`` never times (stored wisdom, else a size heuristic);
@@ -67,9 +70,9 @@ class Settings:
         if isinstance(self.threads, bool) or not isinstance(self.threads, int):
             msg = f"config: threads={self.threads!r} must be a positive int"
             raise InvalidArgument(msg)
-        if not 1 <= self.threads <= numba.config.NUMBA_NUM_THREADS:
+        if not 1 <= self.threads <= _POOL_SIZE:
             msg = (
-                f"config: threads={self.threads!r} is outside 1..{numba.config.NUMBA_NUM_THREADS} "
+                f"config: threads={self.threads!r} is outside 1..{_POOL_SIZE} "
                 "(Numba's thread pool size; set NUMBA_NUM_THREADS before import to change it)"
             )
             raise InvalidArgument(msg)
@@ -90,7 +93,7 @@ class Settings:
 def _from_environment() -> Settings:
     mode = os.environ.get("VECPIPE_MODE", "measure").strip().lower() or "measure"
     threads_text = os.environ.get("VECPIPE_THREADS", "").strip()
-    threads = int(threads_text) if threads_text else numba.config.NUMBA_NUM_THREADS
+    threads = int(threads_text) if threads_text else _POOL_SIZE
     try:
         return Settings(mode=mode, threads=threads)  # type: ignore[arg-type]
     except InvalidArgument as exc:
@@ -156,12 +159,7 @@ def set_config(
     >>> _ = vp.set_config(mode=previous.mode)
     """
     previous = _GLOBAL[0]
-    changes = {
-        k: v
-        for k, v in {"mode": mode, "threads": threads, "require_verified": require_verified}.items()
-        if v is not None
-    }
-    _GLOBAL[0] = dataclasses.replace(previous, **changes)  # type: ignore[arg-type]
+    _GLOBAL[0] = _changed(previous, _given(mode, threads, require_verified))
     _apply_threads(_GLOBAL[0].threads)
     return previous
 
@@ -197,19 +195,25 @@ def config(
     ...     double(np.arange(3))
     array([0, 2, 4])
     """
-    changes = {
-        k: v
-        for k, v in {"mode": mode, "threads": threads, "require_verified": require_verified}.items()
-        if v is not None
-    }
-    dataclasses.replace(get_config(), **changes)  # bad values raise here, not at `with`
+    changes = _given(mode, threads, require_verified)
+    _changed(get_config(), changes)  # bad values raise here, not at `with`
     return _block(changes)
 
 
+def _given(mode: Mode | None, threads: int | None, require_verified: bool | None) -> dict[str, Any]:
+    """The settings a call names (None: left as they are)."""
+    named = {"mode": mode, "threads": threads, "require_verified": require_verified}
+    return {name: value for name, value in named.items() if value is not None}
+
+
+def _changed(settings: Settings, changes: dict[str, Any]) -> Settings:
+    return dataclasses.replace(settings, **changes)
+
+
 @contextlib.contextmanager
-def _block(changes: dict[str, object]) -> Iterator[Settings]:
+def _block(changes: dict[str, Any]) -> Iterator[Settings]:
     outer = get_config()
-    inner = dataclasses.replace(outer, **changes)  # type: ignore[arg-type]
+    inner = _changed(outer, changes)
     token = _LOCAL.set(inner)
     _apply_threads(inner.threads)
     try:

@@ -99,7 +99,7 @@ class Stage(Batched):
                 msg = f"vp.stage: {option}={value!r} must be True or False"
                 raise InvalidArgument(msg)
         self.reference = func
-        self.name: str = name or getattr(func, "__name__", type(func).__name__)
+        self.name: str = name or str(getattr(func, "__name__", type(func).__name__))
         #: Whether the reference is a scalar function applied to every element.
         self.elementwise = elementwise
         # An elementwise stage's rows are independent: a slice is a valid input.
@@ -397,9 +397,11 @@ class Stage(Batched):
 def _error_groups(
     groups: Iterable[Iterable[type[BaseException]]], stage_name: str
 ) -> tuple[frozenset[type[BaseException]], ...]:
-    result = []
+    result: list[frozenset[type[BaseException]]] = []
     for group in groups:
-        members = frozenset(group) if not isinstance(group, type) else frozenset([group])
+        members: frozenset[Any] = (
+            frozenset([group]) if isinstance(group, type) else frozenset(group)
+        )
         if not members or not all(
             isinstance(t, type) and issubclass(t, BaseException) for t in members
         ):

@@ -57,7 +57,7 @@ _MIN_CHUNK = 1 << 16
 
 # auto=False: the reference is a pandas call, which Numba cannot compile; trying costs a
 # failed compilation per kind of input. chunkable: a slice of the data is a valid input.
-_STAGE = {"chunkable": True, "auto": False}
+_STAGE: dict[str, Any] = {"chunkable": True, "auto": False}
 
 
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------

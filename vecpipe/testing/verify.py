@@ -334,6 +334,7 @@ def _stages(target: Target) -> list[tuple[Stage, Pipeline | None, int]]:
     found: list[tuple[Stage, Pipeline | None, int]] = []
     seen: set[int] = set()
     for item in items:
+        entries: list[tuple[Stage, Pipeline | None, int]]
         if isinstance(item, Pipeline):
             entries = [(s, item, i) for i, s in enumerate(item.stages)]
         elif isinstance(item, Stage):

@@ -1,0 +1,388 @@
+"""Exponentially weighted kernels: ewm mean, var and std, as pandas.
+
+Each function equals ``pd.Series(x).ewm(...).<op>()``. Its stage's reference is that
+pandas call on a 1-D float64 array with the decay given as ``com`` (the public functions
+turn ``span``, ``halflife`` and ``alpha`` into ``com`` exactly as pandas does); the Numba
+variants mirror pandas' recurrences (``ewm`` and ``ewmcov`` in
+``pandas/_libs/window/aggregations.pyx``): the mean is a running weighted average that
+keeps a constant run exact, the variance a weighted running covariance of ``x`` with
+itself with the bias correction from the sums of weights and squared weights. As in
+pandas, infinities count as missing and ``min_periods`` counts at least 1.
+
+The recurrence is sequential, so each kernel has one serial Numba variant; 2-D input runs
+lane by lane.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+import vecpipe as vp
+from vecpipe.kernels import _core
+from vecpipe.testing import spec as _spec
+
+__all__ = ["STAGES", "ewm_mean", "ewm_std", "ewm_var"]
+
+_MAX_SIZE = 60
+_COMS = [0.0, 0.5, 1.0, 2.5, 9.0]
+_INPUTS = _spec.Spec(
+    _spec.array("float64", max_size=_MAX_SIZE),
+    _spec.sampled_from(_COMS),
+    _spec.sampled_from([True, False]),
+    _spec.sampled_from([False, True]),
+    _spec.sampled_from([0, 1, 3]),
+)
+# Var and std: values bounded, as for the rolling variance (pandas' rounding residue on
+# runs that turn constant scales with max(x)**2).
+_VAR_INPUTS = _spec.Spec(
+    _spec.array("float64", max_size=_MAX_SIZE, min_value=-1e3, max_value=1e3),
+    _spec.sampled_from(_COMS),
+    _spec.sampled_from([True, False]),
+    _spec.sampled_from([False, True]),
+    _spec.sampled_from([0, 1, 3]),
+    _spec.sampled_from([False, True]),
+)
+_VAR_EQUAL = vp.close(rtol=1e-6, atol=1e-6)
+
+# auto=False: the reference is a pandas call, which Numba cannot compile.
+_STAGE = {"chunkable": False, "auto": False}
+
+
+# -- kernels: plain loops writing into ``out`` ----------------------------------------------
+
+
+@numba.njit(nogil=True, cache=True)
+def _mean_core(x, com, adjust, ignore_na, minp, out):
+    n = x.shape[0]
+    if n == 0:
+        return
+    minp = max(minp, 1)
+    alpha = 1.0 / (1.0 + com)
+    old_wt_factor = 1.0 - alpha
+    new_wt = 1.0 if adjust else alpha
+    weighted = x[0] if np.isfinite(x[0]) else np.nan
+    nobs = 0 if np.isnan(weighted) else 1
+    out[0] = weighted if nobs >= minp else np.nan
+    old_wt = 1.0
+    for i in range(1, n):
+        cur = x[i]
+        is_obs = np.isfinite(cur)  # pandas turns infinities into NaN first
+        nobs += is_obs
+        if not np.isnan(weighted):
+            if is_obs or not ignore_na:
+                old_wt *= old_wt_factor
+                if is_obs:
+                    if weighted != cur:  # a constant run stays exact, as in pandas
+                        weighted = (old_wt * weighted + new_wt * cur) / (old_wt + new_wt)
+                    if adjust:
+                        old_wt += new_wt
+                    else:
+                        old_wt = 1.0
+        elif is_obs:
+            weighted = cur
+        out[i] = weighted if nobs >= minp else np.nan
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_core(x, com, adjust, ignore_na, minp, bias, root, out):
+    n = x.shape[0]
+    if n == 0:
+        return
+    minp = max(minp, 1)
+    alpha = 1.0 / (1.0 + com)
+    old_wt_factor = 1.0 - alpha
+    new_wt = 1.0 if adjust else alpha
+    mean_x = x[0] if np.isfinite(x[0]) else np.nan
+    nobs = 0 if np.isnan(mean_x) else 1
+    first = (0.0 if bias else np.nan) if nobs >= minp else np.nan
+    out[0] = first
+    cov = 0.0
+    sum_wt = 1.0
+    sum_wt2 = 1.0
+    old_wt = 1.0
+    for i in range(1, n):
+        cur = x[i]
+        is_obs = np.isfinite(cur)  # pandas turns infinities into NaN first
+        nobs += is_obs
+        if not np.isnan(mean_x):
+            if is_obs or not ignore_na:
+                sum_wt *= old_wt_factor
+                sum_wt2 *= old_wt_factor * old_wt_factor
+                old_wt *= old_wt_factor
+                if is_obs:
+                    old_mean = mean_x
+                    if mean_x != cur:
+                        mean_x = (old_wt * old_mean + new_wt * cur) / (old_wt + new_wt)
+                    d_old = old_mean - mean_x
+                    d_new = cur - mean_x
+                    cov = (old_wt * (cov + d_old * d_old) + new_wt * (d_new * d_new)) / (
+                        old_wt + new_wt
+                    )
+                    sum_wt += new_wt
+                    sum_wt2 += new_wt * new_wt
+                    old_wt += new_wt
+                    if not adjust:
+                        sum_wt /= old_wt
+                        sum_wt2 /= old_wt * old_wt
+                        old_wt = 1.0
+        elif is_obs:
+            mean_x = cur
+        if nobs >= minp:
+            if bias:
+                result = cov
+            else:
+                numerator = sum_wt * sum_wt
+                denominator = numerator - sum_wt2
+                result = numerator / denominator * cov if denominator > 0 else np.nan
+            if root:  # pandas' zsqrt: a (rounding) negative variance has deviation 0
+                result = 0.0 if result < 0 else np.sqrt(result)
+        else:
+            result = np.nan
+        out[i] = result
+
+
+# -- stages: the pandas call as reference, Numba variants beside it -------------------------
+
+
+def _ewm(x: np.ndarray, com: float, adjust: bool, ignore_na: bool, min_periods: int) -> Any:
+    return pd.Series(x).ewm(com=com, adjust=adjust, ignore_na=ignore_na, min_periods=min_periods)
+
+
+@vp.stage(name="ewm_mean", inputs=_INPUTS, **_STAGE)
+def ewm_mean_stage(x, com, adjust=True, ignore_na=False, min_periods=0):
+    """``pd.Series(x).ewm(com=com, ...).mean()`` as an array."""
+    return _ewm(x, com, adjust, ignore_na, min_periods).mean().to_numpy()
+
+
+@ewm_mean_stage.variant("numba")
+def _ewm_mean_numba(x, com, adjust=True, ignore_na=False, min_periods=0):
+    out = np.empty(x.shape[0])
+    _mean_core(x, com, adjust, ignore_na, min_periods, out)
+    return out
+
+
+@vp.stage(name="ewm_var", inputs=_VAR_INPUTS, equal=_VAR_EQUAL, **_STAGE)
+def ewm_var_stage(x, com, adjust=True, ignore_na=False, min_periods=0, bias=False):
+    """``pd.Series(x).ewm(com=com, ...).var(bias=bias)`` as an array."""
+    return _ewm(x, com, adjust, ignore_na, min_periods).var(bias=bias).to_numpy()
+
+
+@ewm_var_stage.variant("numba")
+def _ewm_var_numba(x, com, adjust=True, ignore_na=False, min_periods=0, bias=False):
+    out = np.empty(x.shape[0])
+    _var_core(x, com, adjust, ignore_na, min_periods, bias, False, out)
+    return out
+
+
+@vp.stage(name="ewm_std", inputs=_VAR_INPUTS, equal=_VAR_EQUAL, **_STAGE)
+def ewm_std_stage(x, com, adjust=True, ignore_na=False, min_periods=0, bias=False):
+    """``pd.Series(x).ewm(com=com, ...).std(bias=bias)`` as an array."""
+    return _ewm(x, com, adjust, ignore_na, min_periods).std(bias=bias).to_numpy()
+
+
+@ewm_std_stage.variant("numba")
+def _ewm_std_numba(x, com, adjust=True, ignore_na=False, min_periods=0, bias=False):
+    out = np.empty(x.shape[0])
+    _var_core(x, com, adjust, ignore_na, min_periods, bias, True, out)
+    return out
+
+
+STAGES: dict[str, vp.Stage] = {s.name: s for s in (ewm_mean_stage, ewm_var_stage, ewm_std_stage)}
+
+
+# -- public functions -----------------------------------------------------------------------
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def center_of_mass(
+    func: str, com: object, span: object, halflife: object, alpha: object
+) -> float:
+    """The ``com`` pandas derives from exactly one of com, span, halflife and alpha."""
+    given = {
+        k: v
+        for k, v in (("com", com), ("span", span), ("halflife", halflife), ("alpha", alpha))
+        if v is not None
+    }
+    if len(given) != 1:
+        names = ", ".join(f"{k}={v!r}" for k, v in given.items()) or "none of them"
+        msg = (
+            f"vecpipe.kernels.{func}: got {names}; com, span, halflife and alpha are mutually "
+            "exclusive and one is required: pass exactly one, such as com=0.5"
+        )
+        raise vp.InvalidArgument(msg)
+    (name, value), = given.items()
+    if not _is_real(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+        _core.reject(func, name, value, "is not a finite real number; pass a float")
+    v = float(value)  # type: ignore[arg-type]
+    if name == "com":
+        if v < 0:
+            _core.reject(func, name, value, "must satisfy com >= 0")
+        return v
+    if name == "span":
+        if v < 1:
+            _core.reject(func, name, value, "must satisfy span >= 1")
+        return (v - 1) / 2
+    if name == "halflife":
+        if v <= 0:
+            _core.reject(func, name, value, "must satisfy halflife > 0")
+        decay = 1 - np.exp(np.log(0.5) / v)
+        return float(1 / decay - 1)
+    if not 0 < v <= 1:
+        _core.reject(func, name, value, "must satisfy 0 < alpha <= 1")
+    return (1 - v) / v
+
+
+def _check_bool(func: str, name: str, value: object) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        _core.reject(func, name, value, "is not a bool; pass True or False")
+    return bool(value)
+
+
+def _run(func: str, x: Any, decay: tuple[Any, ...], options: dict[str, Any], *extra: Any) -> Any:
+    com = center_of_mass(func, *decay)
+    adjust = _check_bool(func, "adjust", options["adjust"])
+    ignore_na = _check_bool(func, "ignore_na", options["ignore_na"])
+    minp = _core.check_nonnegative_int(func, "min_periods", options["min_periods"])
+    ax = _core.check_axis(func, options["axis"])
+    return _core.apply_along(func, STAGES[func], x, ax, (com, adjust, ignore_na, minp, *extra))
+
+
+def ewm_mean(
+    x: Any,
+    *,
+    com: float | None = None,
+    span: float | None = None,
+    halflife: float | None = None,
+    alpha: float | None = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: int = 0,
+    axis: int = 0,
+) -> Any:
+    """Exponentially weighted mean, as ``Series.ewm(...).mean()``.
+
+    Parameters
+    ----------
+    x : array, Series or DataFrame
+        Numeric data (integers, bools and nullable dtypes become float64; NaN, pd.NA
+        and infinities are missing). 2-D arrays and DataFrames go along ``axis``.
+    com, span, halflife, alpha : float, optional
+        The decay, exactly one of them, as in pandas: ``alpha = 1 / (1 + com)``,
+        ``com = (span - 1) / 2``, ``alpha = 1 - exp(-ln 2 / halflife)``; ``com >= 0``,
+        ``span >= 1``, ``halflife > 0``, ``0 < alpha <= 1``.
+    adjust : bool, default True
+        Divide by the decaying sum of weights (True) or use the recursive form (False).
+    ignore_na : bool, default False
+        Whether missing values leave the weights unchanged (True) or decay them (False).
+    min_periods : int, default 0
+        The fewest non-missing values seen so far for a result (at least 1 counts).
+    axis : {0, 1}, default 0
+        For 2-D input: 0 runs down each column, 1 along each row.
+
+    Returns
+    -------
+    ndarray, Series or DataFrame
+        Float64, of ``x``'s type and shape (a Series keeps its index and name).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels.ewm import ewm_mean
+    >>> ewm_mean(np.array([1.0, 2.0, np.nan, 4.0]), alpha=0.5)
+    array([1.        , 1.66666667, 1.66666667, 3.28571429])
+    """
+    options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}
+    return _run("ewm_mean", x, (com, span, halflife, alpha), options)
+
+
+def ewm_var(
+    x: Any,
+    *,
+    com: float | None = None,
+    span: float | None = None,
+    halflife: float | None = None,
+    alpha: float | None = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: int = 0,
+    bias: bool = False,
+    axis: int = 0,
+) -> Any:
+    """Exponentially weighted variance, as ``Series.ewm(...).var(bias=bias)``.
+
+    Parameters are those of :func:`ewm_mean`, and ``bias`` (bool, default False): False
+    corrects for the weights' bias (as pandas), True gives the plain weighted variance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels.ewm import ewm_var
+    >>> ewm_var(np.array([1.0, 2.0, 4.0]), com=1.0)
+    array([       nan, 0.5       , 2.33333333])
+    """
+    bi = _check_bool("ewm_var", "bias", bias)
+    options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}
+    return _run("ewm_var", x, (com, span, halflife, alpha), options, bi)
+
+
+def ewm_std(
+    x: Any,
+    *,
+    com: float | None = None,
+    span: float | None = None,
+    halflife: float | None = None,
+    alpha: float | None = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: int = 0,
+    bias: bool = False,
+    axis: int = 0,
+) -> Any:
+    """Exponentially weighted standard deviation, as ``Series.ewm(...).std(bias=bias)``.
+
+    Parameters are those of :func:`ewm_var`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.kernels.ewm import ewm_std
+    >>> ewm_std(np.array([1.0, 3.0]), span=3, bias=True)
+    array([0., 1.])
+    """
+    bi = _check_bool("ewm_std", "bias", bias)
+    options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}
+    return _run("ewm_std", x, (com, span, halflife, alpha), options, bi)
+
+
+def _pandas(op: str) -> Any:
+    def expression(s: Any, **kwargs: Any) -> Any:
+        extra = {"bias": kwargs.pop("bias")} if "bias" in kwargs else {}
+        kwargs.pop("axis", None)
+        return getattr(s.ewm(**kwargs), op)(**extra)
+
+    expression.__name__ = f"pandas_ewm_{op}"
+    return expression
+
+
+_core.register(
+    *(
+        _core.KernelSpec(
+            name=f"ewm_{op}",
+            family="ewm",
+            function=globals()[f"ewm_{op}"],
+            stage=STAGES[f"ewm_{op}"],
+            pandas=_pandas(op),
+            kwargs={"com": 9.5},
+        )
+        for op in ("mean", "var", "std")
+    )
+)
