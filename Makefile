@@ -18,6 +18,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@ $(VENV)/.installed-run
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
 demo: $(VENV)/.installed-run
 	$(BIN)/python examples/quickstart.py
 
@@ -28,7 +32,7 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks
 
 clean:

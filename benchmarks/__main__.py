@@ -44,9 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("overhead", "regret", "verification", "gil"),
+        choices=("overhead", "regret", "verification", "gil", "kernels"),
         help="run one benchmark instead of all",
     )
+    parser.add_argument("--all", action="store_true", help="also run the (long) kernels benchmark")
     parser.add_argument(
         "--wait-quiet",
         type=float,
@@ -69,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["VECPIPE_CACHE_DIR"] = wisdom_dir
     try:
         command = " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])
-        return _run(args.quick, args.out, args.only, command)
+        return _run(args.quick, args.out, args.only, command, args.all)
     finally:
         shutil.rmtree(wisdom_dir, ignore_errors=True)
 
 
-def _run(quick: bool, out: Path, only: str | None, command: str) -> int:
+def _run(quick: bool, out: Path, only: str | None, command: str, every: bool = False) -> int:
     import numba
 
     import vecpipe as vp
@@ -106,6 +107,12 @@ def _run(quick: bool, out: Path, only: str | None, command: str) -> int:
         print("measuring threads against the GIL...", file=sys.stderr, flush=True)
         results["gil"] = gil.run(quick)
         sections.append("## Threads and the GIL\n\n" + gil.markdown(results["gil"]))
+    if only == "kernels" or (only is None and every):
+        from benchmarks import kernels
+
+        print("measuring kernels against pandas and peers...", file=sys.stderr, flush=True)
+        results["kernels"] = kernels.run(quick)
+        sections.append("## Kernels against peers\n\n" + kernels.markdown(results["kernels"]))
     results["machine"] = _report.machine()  # after the runs: the threading layer is known
     results["wall_seconds"] = time.perf_counter() - started
     results["load"] = load.result()

@@ -1,0 +1,595 @@
+"""vecpipe.kernels side by side with pandas, NumPy, numbagg, bottleneck and polars.
+
+One table row per operation; for each library a callable ``f(x, **params)`` or None
+where the library lacks the operation. vecpipe's entry is looked up at run time
+(``getattr(vecpipe.kernels, name, None)``): kernels that exist are measured, the others
+show as "not yet". A peer that is not installed (numbagg, bottleneck and polars come
+with the ``bench`` extra) shows as "not installed".
+
+Honesty of the comparison: before anything is timed, every library's output is compared
+with the reference (pandas, or NumPy where pandas lacks the operation) on a small
+NaN-free input; a library that disagrees is marked "differs" and left out of the ratios.
+The same check on an input with NaNs gives the footnotes on NaN semantics. Inputs are
+NaN-free float64 (normal), except ffill/bfill (10 % NaN) and cumprod (values near 1).
+
+Shapes: 1-D ``n``; 2-D ``(rows, 100)`` C-contiguous, every operation along axis 0 (down
+the 100 columns, as ``pd.DataFrame(x).rolling(w)``); small 1-D 10^3. Each timed call
+starts from the NumPy array and includes the library's wrapping of it (``pd.Series(x)``,
+``pl.Series(x)``, ``pl.from_numpy``), not the conversion of the result back to NumPy.
+
+Timing: one warm-up call per contender (Numba compilation excluded), then interleaved,
+shuffled rounds (``benchmarks._timing.interleaved``), minimum per call. vecpipe's first
+call at each shape is timed on its own (it tunes there; its kernels were compiled by the
+agreement check) and reported separately; then it gets a few more calls before timing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from benchmarks._report import fmt_size, fmt_time, table
+
+LIBRARIES = ("vecpipe", "pandas", "numpy", "numbagg", "bottleneck", "polars")
+PEERS = LIBRARIES[1:]
+BENCH_EXTRA = ("numbagg", "bottleneck", "polars")
+WINDOWS = (20, 1000)
+ALPHA = 0.1
+NGROUPS = 1000
+NBINS = 100
+COLUMNS = 100
+GAP_FRACTION = 0.1
+
+NOT_INSTALLED = "not installed"
+NOT_YET = "not yet"
+AGREES = "agrees"
+DIFFERS = "differs"
+ERROR = "error"
+
+
+# -- libraries -------------------------------------------------------------------------------
+
+
+@functools.cache
+def module(lib: str) -> Any:
+    """The library's module, or None if it is not installed (vecpipe: ``vecpipe.kernels``)."""
+    name = {"vecpipe": "vecpipe.kernels"}.get(lib, lib)
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _pd(x: np.ndarray) -> Any:
+    import pandas as pd
+
+    return pd.Series(x) if x.ndim == 1 else pd.DataFrame(x)
+
+
+def _pl_apply(x: np.ndarray, method: str, *args: Any, **kwargs: Any) -> Any:
+    import polars as pl
+
+    if x.ndim == 1:
+        return getattr(pl.Series(x), method)(*args, **kwargs)
+    frame = pl.from_numpy(x, orient="row")  # shape (rows, 100): 100 columns
+    return frame.select(getattr(pl.all(), method)(*args, **kwargs))
+
+
+def _pl_fill(x: np.ndarray, method: str) -> Any:
+    import polars as pl
+
+    if x.ndim == 1:
+        return getattr(pl.Series(x, nan_to_null=True), method)()
+    frame = pl.from_numpy(x, orient="row").fill_nan(None)
+    return frame.select(getattr(pl.all(), method)())
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Op:
+    """One row: an operation and each library's way to compute it."""
+
+    label: str
+    kernel: str  # the name in vecpipe.kernels
+    impls: dict[str, Callable[..., Any] | None]  # library -> f(x, **params); not vecpipe
+    call_vecpipe: Callable[[Callable[..., Any], np.ndarray, dict[str, Any]], Any]
+    data: str = "normal"  # normal | gaps | near_one | groups | bins
+    two_d: bool = True
+    reference: str = "pandas"
+    notes: dict[str, str] = dataclasses.field(default_factory=dict)  # library -> footnote
+    # libraries whose results differ from the reference when the input has NaNs (checked)
+    nan_differs: frozenset[str] = frozenset()
+
+
+def _rolling(method: str, window: int) -> Op:
+    ddof = {"ddof": 1} if method in ("std", "var") else {}
+    impls: dict[str, Callable[..., Any] | None] = {
+        "pandas": lambda x: getattr(_pd(x).rolling(window), method)(),
+        "numpy": None,
+        "numbagg": None,
+        "bottleneck": None,
+        "polars": None,
+    }
+    if method in ("sum", "mean", "std", "var"):
+        impls["numbagg"] = lambda x: getattr(module("numbagg"), "move_" + method)(
+            x, window=window, min_count=window, axis=0
+        )
+    if method != "count":
+        impls["bottleneck"] = lambda x: getattr(module("bottleneck"), "move_" + method)(
+            x, window, min_count=window, axis=0, **ddof
+        )
+        impls["polars"] = lambda x: _pl_apply(x, "rolling_" + method, window)
+    return Op(
+        label=f"rolling_{method} w={window}",
+        kernel=f"rolling_{method}",
+        impls=impls,
+        call_vecpipe=lambda f, x, p: f(x, window),
+        notes={
+            "polars": "polars: NaN is a value, not missing; the same result here only "
+            "because min_periods = window"
+        }
+        if method != "count"
+        else {},
+    )
+
+
+def _cumulative(method: str) -> Op:
+    ufunc = {"cumsum": np.add, "cumprod": np.multiply, "cummin": np.minimum, "cummax": np.maximum}
+    polars_name = {"cumsum": "cum_sum", "cumprod": "cum_prod", "cummin": "cum_min"}.get(
+        method, "cum_max"
+    )
+    return Op(
+        label=method,
+        kernel=method,
+        impls={
+            "pandas": lambda x: getattr(_pd(x), method)(),
+            "numpy": lambda x: ufunc[method].accumulate(x, axis=0),
+            "numbagg": None,  # numbagg 0.9 has no cumulative functions
+            "bottleneck": None,
+            "polars": lambda x: _pl_apply(x, polars_name),
+        },
+        call_vecpipe=lambda f, x, p: f(x),
+        data="near_one" if method == "cumprod" else "normal",
+        notes={
+            "numpy": "NumPy: NaN propagates (pandas skips it)",
+            "polars": "polars: NaN is a value, not missing",
+        },
+        nan_differs=frozenset({"numpy", "polars"}),
+    )
+
+
+def _ewm_mean() -> Op:
+    return Op(
+        label=f"ewm_mean alpha={ALPHA}",
+        kernel="ewm_mean",
+        impls={
+            "pandas": lambda x: _pd(x).ewm(alpha=ALPHA).mean(),
+            "numpy": None,
+            "numbagg": lambda x: module("numbagg").move_exp_nanmean(x, alpha=ALPHA, axis=0),
+            "bottleneck": None,
+            "polars": lambda x: _pl_apply(x, "ewm_mean", alpha=ALPHA, adjust=True),
+        },
+        call_vecpipe=lambda f, x, p: f(x, alpha=ALPHA),
+        notes={"polars": "polars: NaN is a value, not missing"},
+        nan_differs=frozenset({"polars"}),
+    )
+
+
+def _fill(method: str) -> Op:
+    def bottleneck_fill(x: np.ndarray) -> Any:
+        push = module("bottleneck").push
+        return push(x, axis=0) if method == "ffill" else push(x[::-1], axis=0)[::-1]
+
+    return Op(
+        label=method,
+        kernel=method,
+        impls={
+            "pandas": lambda x: getattr(_pd(x), method)(),
+            "numpy": None,
+            "numbagg": lambda x: getattr(module("numbagg"), method)(x, axis=0),
+            "bottleneck": bottleneck_fill,
+            "polars": lambda x: _pl_fill(
+                x, "forward_fill" if method == "ffill" else "backward_fill"
+            ),
+        },
+        call_vecpipe=lambda f, x, p: f(x),
+        data="gaps",
+        notes={
+            "polars": "polars: fills nulls only; timed with the NaN-to-null conversion",
+            **(
+                {"bottleneck": "bottleneck: `push` on the reversed view"}
+                if method == "bfill"
+                else {}
+            ),
+        },
+    )
+
+
+def _group(method: str) -> Op:
+    def pandas_group(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
+        import pandas as pd
+
+        return getattr(pd.Series(x).groupby(codes), method)()
+
+    def numpy_group(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
+        sums = np.bincount(codes, weights=x, minlength=ngroups)
+        if method == "sum":
+            return sums
+        return sums / np.bincount(codes, minlength=ngroups)
+
+    def polars_group(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
+        import polars as pl
+
+        frame = pl.DataFrame({"k": codes, "v": x})
+        agg = getattr(pl.col("v"), method)()
+        return frame.group_by("k").agg(agg).sort("k").get_column("v")
+
+    return Op(
+        label=f"group_{method} {NGROUPS} groups",
+        kernel=f"group_{method}",
+        impls={
+            "pandas": pandas_group,
+            "numpy": numpy_group,
+            "numbagg": lambda x, codes, ngroups: getattr(module("numbagg"), "group_nan" + method)(
+                x, codes, num_labels=ngroups
+            ),
+            "bottleneck": None,
+            "polars": polars_group,
+        },
+        call_vecpipe=lambda f, x, p: f(x, p["codes"]),
+        data="groups",
+        two_d=False,
+        notes={
+            "numpy": "NumPy: `bincount` (NaN propagates)",
+            "polars": "polars: NaN is a value, not missing",
+        },
+        nan_differs=frozenset({"numpy", "polars"}),
+    )
+
+
+def _bins(method: str) -> Op:
+    if method == "digitize":
+        numpy_impl = lambda x, bins: np.digitize(x, bins)  # noqa: E731
+    else:
+        numpy_impl = lambda x, bins: np.histogram(x, bins)[0]  # noqa: E731
+    return Op(
+        label=f"{method} {NBINS} bins",
+        kernel=method,
+        impls={
+            "pandas": None,
+            "numpy": numpy_impl,
+            "numbagg": None,
+            "bottleneck": None,
+            "polars": None,
+        },
+        call_vecpipe=lambda f, x, p: f(x, p["bins"]),
+        data="bins",
+        two_d=False,
+        reference="numpy",
+        notes={"pandas": "pandas: no direct equivalent (`pd.cut` has interval semantics)"},
+    )
+
+
+def operations() -> list[Op]:
+    """Every row of the table, in order."""
+    ops = [
+        _rolling(m, w)
+        for m in ("sum", "mean", "min", "max", "count", "var", "std")
+        for w in WINDOWS
+    ]
+    ops += [_cumulative(m) for m in ("cumsum", "cumprod", "cummin", "cummax")]
+    ops += [_ewm_mean(), _fill("ffill"), _fill("bfill")]
+    ops += [_group("sum"), _group("mean"), _bins("digitize"), _bins("histogram")]
+    return ops
+
+
+def find(label: str) -> Op:
+    """The operation with this label (spaces may be written as underscores)."""
+    for op in operations():
+        if label in (op.label, op.label.replace(" ", "_")):
+            return op
+    raise KeyError(label)
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+
+def make_input(
+    op: Op, shape: tuple[int, ...], *, nans: bool = False, seed: int = 0
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The input array for ``op`` at ``shape`` and the extra keyword parameters."""
+    rng = np.random.default_rng(seed)
+    if op.data == "near_one":
+        x = 1.0 + 1e-3 * rng.standard_normal(shape)
+    else:
+        x = rng.standard_normal(shape)
+    if op.data == "gaps" or nans:
+        x[rng.random(shape) < GAP_FRACTION] = np.nan
+    params: dict[str, Any] = {}
+    if op.data == "groups":
+        ngroups = min(NGROUPS, max(1, x.shape[0] // 10))
+        codes = rng.integers(0, ngroups, x.shape[0])
+        codes[:ngroups] = np.arange(ngroups)  # every group present: dense outputs everywhere
+        params = {"codes": codes, "ngroups": ngroups}
+    elif op.data == "bins":
+        params = {"bins": np.linspace(-4.0, 4.0, NBINS + 1)}
+    return x, params
+
+
+def contender(op: Op, lib: str) -> tuple[str, Callable[..., Any] | None]:
+    """(status, callable ``f(x, **params)``): status is '' when runnable."""
+    if lib == "vecpipe":
+        kernels = module("vecpipe")
+        kernel = getattr(kernels, op.kernel, None) if kernels is not None else None
+        if kernel is None:
+            return NOT_YET, None
+        call = op.call_vecpipe
+        return "", lambda x, **p: call(kernel, x, p)
+    impl = op.impls.get(lib)
+    if impl is None:
+        return "-", None
+    if module(lib) is None:
+        return NOT_INSTALLED, None
+    return "", impl
+
+
+def as_array(result: Any) -> np.ndarray:
+    """Any library's result as a float64 NumPy array."""
+    if hasattr(result, "to_numpy"):
+        result = result.to_numpy()
+    return np.asarray(result, dtype=np.float64)
+
+
+def agree(result: Any, expected: Any) -> bool:
+    """Same shape, same NaNs, values within 1e-7 relative (rolling sums drift a little)."""
+    a, b = as_array(result), as_array(expected)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-7, atol=1e-9, equal_nan=True))
+
+
+def check(op: Op, shape: tuple[int, ...], *, nans: bool = False) -> dict[str, str]:
+    """Library -> status of its output against the reference on an input of ``shape``."""
+    x, params = make_input(op, shape, nans=nans, seed=1)
+    expected = op.impls[op.reference](x, **params)  # type: ignore[misc]
+    statuses: dict[str, str] = {}
+    for lib in LIBRARIES:
+        status, fn = contender(op, lib)
+        if fn is None:
+            statuses[lib] = status
+            continue
+        try:
+            statuses[lib] = AGREES if agree(fn(x, **params), expected) else DIFFERS
+        except Exception as exc:
+            statuses[lib] = f"{ERROR}: {type(exc).__name__}: {exc}"[:120]
+    return statuses
+
+
+# -- timing ----------------------------------------------------------------------------------
+
+
+def _time_op(op: Op, shape: tuple[int, ...], rounds: int, status: dict[str, str]) -> dict[str, Any]:
+    from benchmarks._timing import interleaved
+
+    x, params = make_input(op, shape)
+    contenders: dict[str, Callable[..., Any]] = {}
+    first_call = None
+    for lib in LIBRARIES:
+        if status[lib] != AGREES:
+            continue
+        _, fn = contender(op, lib)
+        assert fn is not None
+        call = functools.partial(fn, **params)
+        started = time.perf_counter()
+        call(x)  # warm-up (vecpipe: its first call at this shape, which tunes)
+        if lib == "vecpipe":
+            first_call = time.perf_counter() - started
+            for _ in range(3):
+                call(x)
+        contenders[lib] = call
+    timings = interleaved(contenders, x, rounds=rounds, cap=dict.fromkeys(contenders, 3.0))
+    times = {lib: timings[lib].min if lib in timings else None for lib in LIBRARIES}
+    peers = {lib: t for lib, t in times.items() if lib != "vecpipe" and t is not None}
+    fastest = min(peers, key=peers.__getitem__) if peers else None
+    vp_time = times["vecpipe"]
+    return {
+        "op": op.label,
+        "times": times,
+        "medians": {lib: t.median for lib, t in timings.items()},
+        "status": status,
+        "vecpipe_first_call": first_call,
+        "fastest_peer": fastest,
+        "vs_fastest": vp_time / peers[fastest] if vp_time and fastest else None,
+        "vs_pandas": vp_time / times["pandas"] if vp_time and times["pandas"] else None,
+        "vs_numbagg": vp_time / times["numbagg"] if vp_time and times["numbagg"] else None,
+    }
+
+
+def sizes(quick: bool) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of every table."""
+    big = 10**6 if quick else 10**7
+    rows = 10**4 if quick else 10**5
+    # The small table first, before the large runs leave anything behind. On a busy
+    # machine numbagg's small calls were seen at milliseconds (its threaded gufuncs wait
+    # for busy cores; 13-25 µs when the machine is quieter).
+    return [
+        ("1-D 1e3 (small-input trap)", (10**3,)),
+        (f"1-D {fmt_size(big)}", (big,)),
+        (f"2-D {fmt_size(rows)} x {COLUMNS} (along axis 0)", (rows, COLUMNS)),
+    ]
+
+
+QUICK_MEMORY_OPS = ("rolling_mean w=20", "rolling_std w=1000", "cumsum", "ffill")
+
+
+def run(quick: bool, *, memory: bool = True, ops: list[Op] | None = None) -> dict[str, Any]:
+    """Check every library's agreement, time every operation at every size, measure memory."""
+    ops = ops if ops is not None else operations()
+    rounds = 3 if quick else 7
+    checks: dict[str, Any] = {}
+    for op in ops:
+        checks[op.label] = {
+            "1-D": check(op, (3000,)),
+            "2-D": check(op, (1500, 3)) if op.two_d else None,
+            "1-D with NaN": check(op, (3000,), nans=True),
+        }
+    tables = []
+    for name, shape in sizes(quick):
+        print(f"  kernels: {name}...", file=sys.stderr, flush=True)
+        rows = []
+        for op in ops:
+            if len(shape) == 2 and not op.two_d:
+                continue
+            status = checks[op.label]["2-D" if len(shape) == 2 else "1-D"]
+            rows.append(_time_op(op, shape, rounds, status))
+        tables.append({"name": name, "shape": list(shape), "rows": rows})
+    result: dict[str, Any] = {
+        "libraries": {lib: _version(lib) for lib in LIBRARIES},
+        "checks": checks,
+        "tables": tables,
+    }
+    if memory:
+        from benchmarks import _memory
+
+        n = 10**7
+        chosen = [op for op in ops if not quick or op.label in QUICK_MEMORY_OPS]
+        print(f"  kernels: peak memory at {fmt_size(n)}...", file=sys.stderr, flush=True)
+        result["memory"] = {
+            "n": n,
+            "input_mb": n * 8 / 1e6,
+            "rows": [_memory.measure_op(op, n, checks[op.label]["1-D"]) for op in chosen],
+        }
+    return result
+
+
+def _version(lib: str) -> str | None:
+    if lib == "vecpipe":
+        if module("vecpipe") is None:
+            return None
+        import vecpipe
+
+        return vecpipe.__version__
+    mod = module(lib)
+    return getattr(mod, "__version__", "?") if mod is not None else None
+
+
+# -- Markdown --------------------------------------------------------------------------------
+
+
+def _cell(row: dict[str, Any], lib: str) -> str:
+    status = row["status"][lib]
+    if status == AGREES:
+        text = fmt_time(row["times"][lib])
+        return f"**{text}**" if lib == row["fastest_peer"] else text
+    if status.startswith(ERROR):
+        return "error"
+    return status
+
+
+def _ratio(value: float | None, row: dict[str, Any]) -> str:
+    if value is not None:
+        return f"{value:.2f}"
+    status = row["status"]["vecpipe"]
+    return NOT_YET if status == NOT_YET else ("-" if status == AGREES else status.split(":")[0])
+
+
+def _goal(row: dict[str, Any], shape: list[int]) -> str:
+    if row["times"]["vecpipe"] is None:
+        return "-"
+    n = int(np.prod(shape))
+    misses = []
+    if n <= 10**3 and row["vs_fastest"] is not None and row["vs_fastest"] > 2:
+        misses.append("> 2x fastest")
+    if n >= 10**4 and row["vs_pandas"] is not None and row["vs_pandas"] >= 1:
+        misses.append("slower than pandas")
+    if n >= 10**7 and len(shape) == 1 and row["vs_numbagg"] is not None and row["vs_numbagg"] > 1:
+        misses.append("slower than numbagg")
+    return "MISS: " + ", ".join(misses) if misses else "ok"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """Markdown tables: one per size, then memory, then footnotes."""
+    notes: dict[str, int] = {}
+
+    def mark(text: str) -> str:
+        notes.setdefault(text, len(notes) + 1)
+        return f"[{notes[text]}]"
+
+    ops = {op.label: op for op in operations()}
+    parts = []
+    versions = ", ".join(f"{lib} {v or NOT_INSTALLED}" for lib, v in result["libraries"].items())
+    parts.append(
+        f"Libraries: {versions}. Time per call (min of interleaved rounds; **bold**: fastest "
+        "peer); ratios are vecpipe's time over the fastest peer's and over pandas' (< 1: "
+        "vecpipe faster). Goals: at 1e3 within 2x of the fastest peer; from 1e4 faster "
+        "than pandas; at 1e7 (1-D) at least as fast as numbagg. '-': the library lacks "
+        "the operation."
+    )
+    headers = ["operation", *LIBRARIES, "vecpipe 1st call", "/ fastest", "/ pandas", "goals"]
+    for tab in result["tables"]:
+        rows = []
+        for row in tab["rows"]:
+            op = ops.get(row["op"])
+            label = row["op"]
+            if op is not None:
+                for text in op.notes.values():
+                    label += " " + mark(text)
+            for lib, status in row["status"].items():
+                if status == DIFFERS or status.startswith(ERROR):
+                    label += " " + mark(
+                        f"{lib}: {status} from {op.reference if op else 'reference'}"
+                    )
+            rows.append(
+                [
+                    label,
+                    *(_cell(row, lib) for lib in LIBRARIES),
+                    fmt_time(row["vecpipe_first_call"]),
+                    _ratio(row["vs_fastest"], row),
+                    _ratio(row["vs_pandas"], row),
+                    _goal(row, tab["shape"]),
+                ]
+            )
+        parts.append(f"### {tab['name']}\n\n" + table(headers, rows))
+    memory = result.get("memory")
+    if memory:
+        rows = []
+        for row in memory["rows"]:
+            cells = []
+            for lib in LIBRARIES:
+                m = row["libs"].get(lib)
+                if isinstance(m, dict):
+                    cells.append(f"{m['extra_mb']:.0f} (out {m['output_mb']:.0f})")
+                elif str(m).startswith(ERROR):
+                    cells.append("error " + mark(f"memory, {row['op']}, {lib}: {m}"))
+                else:
+                    cells.append(str(m))
+            rows.append([row["op"], *cells])
+        parts.append(
+            f"### Peak memory at 1-D {fmt_size(memory['n'])} (MB)\n\n"
+            f"Input {memory['input_mb']:.0f} MB. Each cell: peak resident memory of one call "
+            "above the baseline (input created, library warmed up), measured in a fresh "
+            "process (VmHWM, reset before the call), and the output's own size; vecpipe's "
+            "target is output + small.\n\n" + table(["operation", *LIBRARIES], rows)
+        )
+    nan_notes = []
+    for label, check in result["checks"].items():
+        differ = [
+            lib for lib, s in check["1-D with NaN"].items() if s == DIFFERS or s.startswith(ERROR)
+        ]
+        if differ:
+            nan_notes.append(f"{label}: {', '.join(differ)}")
+    parts.append(
+        "Notes:\n\n"
+        + "\n".join(f"[{i}] {text}" for text, i in notes.items())
+        + "\n\nWith NaNs in the input (10 %), these differ from the reference: "
+        + ("; ".join(nan_notes) if nan_notes else "none")
+        + "."
+    )
+    return "\n\n".join(parts)
