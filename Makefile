@@ -28,6 +28,7 @@ demo: $(VENV)/.installed-run
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check vecpipe tests benchmarks examples conftest.py
 	$(BIN)/ruff format --check vecpipe tests benchmarks examples conftest.py
+	$(BIN)/mypy vecpipe
 
 test: lint
 	$(BIN)/python -m pytest

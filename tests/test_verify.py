@@ -173,7 +173,9 @@ def test_a_variant_that_modifies_its_input_fails():
 def test_an_equality_policy_decides_what_matches():
     @vp.stage(
         auto=False,
-        inputs=vp.spec.array("float64", max_size=50, min_value=-1e6, max_value=1e6),
+        # Small magnitudes: rounding to 4 or 6 decimals then differs beyond the default
+        # relative tolerance already on the spec's edge cases, whatever the search does.
+        inputs=vp.spec.array("float64", max_size=50, min_value=-10.0, max_value=10.0),
         equal=vp.close(rtol=1e-3, atol=1e-3),
     )
     def rounded(x):

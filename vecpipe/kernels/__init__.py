@@ -1,9 +1,11 @@
 """Fast pandas-equivalent kernels, each a vecpipe stage with hand-written Numba variants.
 
-Every public function equals a pandas expression (its stage's reference) and takes
-NumPy arrays, Series and DataFrames; :data:`REGISTRY` lists them with that expression,
-for the tests and the benchmarks. Families: :mod:`vecpipe.kernels.moving` (rolling
-windows).
+Every public function equals a pandas (or NumPy) expression, its stage's reference, and
+takes NumPy arrays, Series and DataFrames; :data:`REGISTRY` lists them with that
+expression, for the tests and the benchmarks. Families: :mod:`vecpipe.kernels.moving`
+(rolling windows), :mod:`vecpipe.kernels.cumulative` (running totals, expanding mean),
+:mod:`vecpipe.kernels.ewm` (exponentially weighted), :mod:`vecpipe.kernels.fill`
+(forward and backward fill), :mod:`vecpipe.kernels.binning` (digitize, histogram).
 
 Examples
 --------
@@ -16,6 +18,10 @@ array([nan, 0.5, 1.5, 2.5])
 from __future__ import annotations
 
 from vecpipe.kernels._core import REGISTRY, KernelSpec
+from vecpipe.kernels.binning import digitize, histogram
+from vecpipe.kernels.cumulative import cummax, cummin, cumprod, cumsum, expanding_mean
+from vecpipe.kernels.ewm import ewm_mean, ewm_std, ewm_var
+from vecpipe.kernels.fill import bfill, ffill
 from vecpipe.kernels.moving import (
     rolling_count,
     rolling_max,
@@ -29,6 +35,18 @@ from vecpipe.kernels.moving import (
 __all__ = [
     "REGISTRY",
     "KernelSpec",
+    "bfill",
+    "cummax",
+    "cummin",
+    "cumprod",
+    "cumsum",
+    "digitize",
+    "ewm_mean",
+    "ewm_std",
+    "ewm_var",
+    "expanding_mean",
+    "ffill",
+    "histogram",
     "rolling_count",
     "rolling_max",
     "rolling_mean",

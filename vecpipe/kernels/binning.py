@@ -32,14 +32,15 @@ _EDGES = st.lists(st.integers(-5, 5), min_size=0, max_size=8).map(
     lambda v: np.array(sorted(v), dtype=np.float64)
 )
 _DIGITIZE_BINS = st.one_of(_EDGES, _EDGES.map(lambda e: np.ascontiguousarray(e[::-1])))
-_HISTOGRAM_EDGES = st.lists(st.integers(-5, 5), min_size=2, max_size=8).map(
+_LOWER = st.lists(st.integers(-5, 5), min_size=1, max_size=8).map(
     lambda v: np.array(sorted(v), dtype=np.float64)
 )
+_TOP = _spec.sampled_from([5.0, 6.0, np.inf])
 _VALUES = _spec.array("float64", max_size=_MAX_SIZE)
 _DIGITIZE_INPUTS = _spec.Spec(_VALUES, _DIGITIZE_BINS, _spec.sampled_from([False, True]))
-_HISTOGRAM_INPUTS = _spec.Spec(_VALUES, _HISTOGRAM_EDGES)
+_HISTOGRAM_INPUTS = _spec.Spec(_LOWER, _TOP, _VALUES)
 
-_STAGE = {"auto": False}
+_STAGE: dict[str, Any] = {"auto": False}
 _MAX_CHUNKS = 64
 _MIN_CHUNK = 1 << 13
 
@@ -79,17 +80,6 @@ def _increasing(bins):
     return bins.copy(), False
 
 
-@numba.njit(nogil=True, cache=True)
-def _bin_of(edges, v):
-    """The bin of ``v`` in increasing edges (last bin closed on the right), or -1."""
-    last = edges.shape[0] - 1
-    if not (edges[0] <= v <= edges[last]):  # NaN too
-        return -1
-    if v == edges[last]:
-        return last - 1
-    return _search(edges, v, False) - 1
-
-
 # -- stages ---------------------------------------------------------------------------------
 
 
@@ -117,38 +107,52 @@ def _digitize_parallel(x, bins, right=False):
     return out
 
 
+# The histogram stage takes the edges as ``lower`` (all but the last, one per bin) and
+# ``top`` (the last), with ``lower`` first: the dispatcher checks a routed output's length
+# against the first argument of that length, which must be the edges, not ``x`` (whose
+# length may equal the number of bins by chance).
 @vp.stage(name="histogram", inputs=_HISTOGRAM_INPUTS, equal=vp.exact(), **_STAGE)
-def histogram_stage(x, bins):
-    """``np.histogram(x, bins)[0]`` for an array of increasing edges ``bins``."""
-    return np.histogram(x, bins)[0]
+def histogram_stage(lower, top, x):
+    """``np.histogram(x, bins)[0]`` for the increasing edges ``bins = [*lower, top]``."""
+    return np.histogram(x, np.append(lower, top))[0]
+
+
+@numba.njit(nogil=True, cache=True)
+def _bin_of(lower, top, v):
+    """The bin of ``v`` (the last bin closed on the right), or -1 (NaN too)."""
+    if not (lower[0] <= v <= top):
+        return -1
+    if v == top:
+        return lower.shape[0] - 1
+    return _search(lower, v, False) - 1
 
 
 @histogram_stage.variant("numba")
-def _histogram_numba(x, bins):
-    counts = np.zeros(bins.shape[0] - 1, dtype=np.intp)
+def _histogram_numba(lower, top, x):
+    counts = np.zeros(lower.shape[0], dtype=np.intp)
     for i in range(x.shape[0]):
-        b = _bin_of(bins, x[i])
+        b = _bin_of(lower, top, x[i])
         if b >= 0:
             counts[b] += 1
     return counts
 
 
 @histogram_stage.variant("numba", parallel=True)
-def _histogram_parallel(x, bins):
+def _histogram_parallel(lower, top, x):
     n = x.shape[0]
-    nbins = bins.shape[0] - 1
+    nbins = lower.shape[0]
     # A fixed cap on chunks, not numba.get_num_threads() (a dynamic global, which would
     # stop the cache): at most _MAX_CHUNKS rows of counts, each chunk at least _MIN_CHUNK.
-    threads = max(1, min(_MAX_CHUNKS, n // _MIN_CHUNK))
-    size = (n + threads - 1) // threads
-    scratch = np.zeros((threads, nbins), dtype=np.intp)  # one row of counts per chunk
-    for t in numba.prange(threads):
+    chunks = max(1, min(_MAX_CHUNKS, n // _MIN_CHUNK))
+    size = (n + chunks - 1) // chunks
+    scratch = np.zeros((chunks, nbins), dtype=np.intp)  # one row of counts per chunk
+    for t in numba.prange(chunks):
         for i in range(t * size, min(n, t * size + size)):
-            b = _bin_of(bins, x[i])
+            b = _bin_of(lower, top, x[i])
             if b >= 0:
                 scratch[t, b] += 1
     counts = np.zeros(nbins, dtype=np.intp)
-    for t in range(threads):
+    for t in range(chunks):
         for b in range(nbins):
             counts[b] += scratch[t, b]
     return counts
@@ -166,9 +170,7 @@ def _check_bins(func: str, bins: Any, *, increasing_only: bool, min_size: int) -
         _core.reject(func, "bins", bins, "is not an array of edges; pass a 1-D array")
     arr = np.asarray(arr)
     if arr.ndim != 1 or arr.dtype.kind not in "biuf" or arr.shape[0] < min_size:
-        _core.reject(
-            func, "bins", bins, f"is not a 1-D numeric array of at least {min_size} edges"
-        )
+        _core.reject(func, "bins", bins, f"is not a 1-D numeric array of at least {min_size} edges")
     edges = np.ascontiguousarray(arr, dtype=np.float64)
     if np.isnan(edges).any():
         _core.reject(func, "bins", bins, "holds NaN; pass edges without NaN")
@@ -271,7 +273,7 @@ def histogram(x: Any, bins: Any) -> np.ndarray:
     """
     edges = _check_bins("histogram", bins, increasing_only=True, min_size=2)
     values, _ = _values("histogram", x)
-    return histogram_stage(values, edges)
+    return histogram_stage(np.ascontiguousarray(edges[:-1]), float(edges[-1]), values)
 
 
 _EXAMPLE_BINS = np.linspace(-3.0, 3.0, 25)

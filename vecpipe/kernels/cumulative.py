@@ -54,7 +54,7 @@ _MIN_CHUNK = 1 << 16
 # auto=False: the reference is a pandas call, which Numba cannot compile; trying costs a
 # failed compilation per kind of input. chunkable is False: a running total depends on
 # every value before it, so a slice of the data is not a valid input on its own.
-_STAGE = {"chunkable": False, "auto": False}
+_STAGE: dict[str, Any] = {"chunkable": False, "auto": False}
 
 
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------

@@ -51,7 +51,7 @@ _VAR_INPUTS = _spec.Spec(
 _VAR_EQUAL = vp.close(rtol=1e-6, atol=1e-6)
 
 # auto=False: the reference is a pandas call, which Numba cannot compile.
-_STAGE = {"chunkable": False, "auto": False}
+_STAGE: dict[str, Any] = {"chunkable": False, "auto": False}
 
 
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------
@@ -77,6 +77,10 @@ def _mean_core(x, com, adjust, ignore_na, minp, out):
         if not np.isnan(weighted):
             if is_obs or not ignore_na:
                 old_wt *= old_wt_factor
+                if not adjust and com == 1.0:
+                    # pandas' own quirk, mirrored: its kernel uses com == 1 to mean "irregular
+                    # times" and then gives the new value the weight the old ones lost.
+                    new_wt = 1.0 - old_wt
                 if is_obs:
                     if weighted != cur:  # a constant run stays exact, as in pandas
                         weighted = (old_wt * weighted + new_wt * cur) / (old_wt + new_wt)
@@ -203,9 +207,7 @@ def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
-def center_of_mass(
-    func: str, com: object, span: object, halflife: object, alpha: object
-) -> float:
+def center_of_mass(func: str, com: object, span: object, halflife: object, alpha: object) -> float:
     """The ``com`` pandas derives from exactly one of com, span, halflife and alpha."""
     given = {
         k: v
@@ -219,7 +221,7 @@ def center_of_mass(
             "exclusive and one is required: pass exactly one, such as com=0.5"
         )
         raise vp.InvalidArgument(msg)
-    (name, value), = given.items()
+    ((name, value),) = given.items()
     if not _is_real(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
         _core.reject(func, name, value, "is not a finite real number; pass a float")
     v = float(value)  # type: ignore[arg-type]
@@ -298,7 +300,7 @@ def ewm_mean(
     >>> import numpy as np
     >>> from vecpipe.kernels.ewm import ewm_mean
     >>> ewm_mean(np.array([1.0, 2.0, np.nan, 4.0]), alpha=0.5)
-    array([1.        , 1.66666667, 1.66666667, 3.28571429])
+    array([1.        , 1.66666667, 1.66666667, 3.36363636])
     """
     options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}
     return _run("ewm_mean", x, (com, span, halflife, alpha), options)
@@ -327,7 +329,7 @@ def ewm_var(
     >>> import numpy as np
     >>> from vecpipe.kernels.ewm import ewm_var
     >>> ewm_var(np.array([1.0, 2.0, 4.0]), com=1.0)
-    array([       nan, 0.5       , 2.33333333])
+    array([nan, 0.5, 2.5])
     """
     bi = _check_bool("ewm_var", "bias", bias)
     options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}
@@ -356,7 +358,7 @@ def ewm_std(
     >>> import numpy as np
     >>> from vecpipe.kernels.ewm import ewm_std
     >>> ewm_std(np.array([1.0, 3.0]), span=3, bias=True)
-    array([0., 1.])
+    array([0.        , 0.94280904])
     """
     bi = _check_bool("ewm_std", "bias", bias)
     options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}

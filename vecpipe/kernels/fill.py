@@ -33,7 +33,7 @@ _MIN_CHUNK = 1 << 16
 
 # auto=False: the reference is a pandas call, which Numba cannot compile. chunkable is
 # False: a fill may reach across any boundary, so a slice is not a valid input alone.
-_STAGE = {"chunkable": False, "auto": False, "equal": vp.exact()}
+_STAGE: dict[str, Any] = {"chunkable": False, "auto": False, "equal": vp.exact()}
 
 
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------

@@ -394,9 +394,11 @@ def _spec_for(stage: Stage, pipeline: Pipeline | None, position: int) -> specs.S
     def through(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         value: Any = args
         try:
-            value = upstream[0]._reference.run(*args)
-            for s in upstream[1:]:
-                value = s._reference.run(value)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # extreme inputs, as in _run
+                value = upstream[0]._reference.run(*args)
+                for s in upstream[1:]:
+                    value = s._reference.run(value)
         except Exception:
             return None  # the upstream reference rejects this input: not one this stage sees
         return (value,)
