@@ -549,3 +549,25 @@ def test_adding_a_variant_forgets_in_memory_decisions(x):
     assert len(inc.explain()) == 0
     inc(x)
     assert set(inc.explain().to_frame()["variant"]) == {"reference", "numpy"}
+
+
+def test_an_output_length_that_only_matched_by_chance_is_not_blamed():
+    @vp.stage(auto=False)
+    def distinct(x):
+        return np.array(sorted(set(x.tolist())), dtype=np.float64)
+
+    @distinct.variant("numpy")
+    def _(x):
+        return np.unique(x)
+
+    distinct.pin("numpy")
+    distinct.unpin()
+    first = np.arange(2000.0)  # all distinct: the output is as long as the input
+    distinct(first)
+    assert distinct.choice(first) == "numpy"
+    repeated = np.repeat(np.arange(1000.0), 2)  # the same kind of input, half as many values
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = distinct(repeated)
+    np.testing.assert_array_equal(out, np.arange(1000.0))
+    assert distinct.choice(repeated) == "numpy"  # still routed to the variant

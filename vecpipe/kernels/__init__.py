@@ -5,7 +5,8 @@ takes NumPy arrays, Series and DataFrames; :data:`REGISTRY` lists them with that
 expression, for the tests and the benchmarks. Families: :mod:`vecpipe.kernels.moving`
 (rolling windows), :mod:`vecpipe.kernels.cumulative` (running totals, expanding mean),
 :mod:`vecpipe.kernels.ewm` (exponentially weighted), :mod:`vecpipe.kernels.fill`
-(forward and backward fill), :mod:`vecpipe.kernels.binning` (digitize, histogram).
+(forward and backward fill), :mod:`vecpipe.kernels.binning` (digitize, histogram),
+:mod:`vecpipe.kernels.grouped` (group-by aggregations).
 
 Examples
 --------
@@ -22,6 +23,18 @@ from vecpipe.kernels.binning import digitize, histogram
 from vecpipe.kernels.cumulative import cummax, cummin, cumprod, cumsum, expanding_mean
 from vecpipe.kernels.ewm import ewm_mean, ewm_std, ewm_var
 from vecpipe.kernels.fill import bfill, ffill
+from vecpipe.kernels.grouped import (
+    group_count,
+    group_first,
+    group_last,
+    group_max,
+    group_mean,
+    group_min,
+    group_prod,
+    group_std,
+    group_sum,
+    group_var,
+)
 from vecpipe.kernels.moving import (
     rolling_count,
     rolling_max,
@@ -46,6 +59,16 @@ __all__ = [
     "ewm_var",
     "expanding_mean",
     "ffill",
+    "group_count",
+    "group_first",
+    "group_last",
+    "group_max",
+    "group_mean",
+    "group_min",
+    "group_prod",
+    "group_std",
+    "group_sum",
+    "group_var",
     "histogram",
     "rolling_count",
     "rolling_max",

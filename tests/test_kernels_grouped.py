@@ -1,0 +1,128 @@
+"""vecpipe.kernels.grouped: every grouped kernel equals its pandas groupby expression."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import vecpipe as vp
+import vecpipe.kernels.grouped  # registers the family
+from vecpipe.kernels._core import REGISTRY
+
+KERNELS = [k for k in REGISTRY if k.family == "grouped"]
+IDS = [k.name for k in KERNELS]
+RNG = np.random.default_rng(0)
+
+
+def _data(n: int = 200) -> np.ndarray:
+    x = RNG.normal(size=n)
+    x[RNG.random(n) < 0.15] = np.nan
+    return x
+
+
+CASES = {
+    "random": (_data(), RNG.integers(0, 7, size=200)),
+    "unsorted-keys": (np.arange(6.0), np.array([5, -3, 5, 100, -3, 0])),
+    "single-row-groups": (np.array([1.0, 2.0, 3.0]), np.array([3, 1, 2])),
+    "nan-values": (np.array([1.0, np.nan, 3.0, np.nan, 5.0]), np.array([0, 0, 1, 1, 1])),
+    "all-nan-group": (np.array([np.nan, np.nan, 1.0, 2.0]), np.array([7, 7, 3, 3])),
+    "large-magnitudes": (
+        np.array([1e300, 1e300, -1e300, 3.0, 1e16, 1.0, -1e16]),
+        np.array([0, 0, 0, 0, 1, 1, 1]),
+    ),
+    "inf": (np.array([1.0, np.inf, 2.0, -np.inf, np.inf]), np.array([0, 0, 1, 1, 2])),
+    "strings": (np.arange(6.0), np.array(["b", "a", "c", "a", "b", "b"])),
+    "object-strings-nan": (np.arange(5.0), np.array(["x", None, "y", "x", None], dtype=object)),
+    "float-keys-nan": (np.arange(6.0), np.array([1.5, np.nan, 0.5, 1.5, np.nan, 2.0])),
+    "categorical": (
+        np.arange(6.0),
+        pd.Categorical(["lo", "hi", "lo", "mid", "hi", "lo"], categories=["lo", "mid", "hi"]),
+    ),
+    "empty": (np.array([]), np.array([], dtype=np.int64)),
+    "length-1": (np.array([2.5]), np.array([4])),
+}
+
+
+def _close(kernel):
+    return {"rtol": 1e-9} if kernel.name in ("group_var", "group_std") else {"rtol": 0, "atol": 0}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("dropna", [True, False])
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("kernel", KERNELS, ids=IDS)
+def test_equals_pandas_on_fixed_cases(kernel, case, dropna):
+    x, keys = CASES[case]
+    s = pd.Series(x, index=pd.RangeIndex(10, 10 + len(x)), name="v")
+    expected = kernel.pandas(s, keys, dropna=dropna)
+    got = kernel.function(s, keys, dropna=dropna)
+    pd.testing.assert_series_equal(got, expected, check_exact=True, **_close(kernel)) if (
+        kernel.name not in ("group_var", "group_std")
+    ) else pd.testing.assert_series_equal(got, expected, rtol=1e-9)
+    arr = kernel.function(x, keys, dropna=dropna)
+    want = np.int64 if kernel.name == "group_count" else np.float64
+    assert isinstance(arr, np.ndarray) and arr.dtype == want
+    np.testing.assert_allclose(arr, expected.to_numpy(), rtol=1e-9, equal_nan=True)
+    got_keys, values = kernel.function(x, keys, dropna=dropna, return_keys=True)
+    np.testing.assert_array_equal(values, arr)
+    assert len(got_keys) == len(expected.index)
+    assert [str(k) for k in got_keys] == [str(k) for k in expected.index]
+
+
+def test_series_keys_name_the_index():
+    s = pd.Series([1.0, 2.0, 3.0], name="v")
+    keys = pd.Series(["b", "a", "b"], name="k")
+    from vecpipe.kernels.grouped import group_sum
+
+    pd.testing.assert_series_equal(group_sum(s, keys), s.groupby(keys).sum())
+
+
+def test_sum_is_compensated():
+    from vecpipe.kernels.grouped import group_sum
+
+    x = np.full(100_000, 0.1)
+    got = group_sum(x, np.zeros(x.size, dtype=np.int64))
+    np.testing.assert_allclose(got, [10_000.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "kernel", [k for k in KERNELS if "numba_parallel" in k.stage.variants], ids=lambda k: k.name
+)
+def test_parallel_variant_across_chunks(kernel):
+    x = RNG.normal(size=300_000)
+    x[RNG.random(x.size) < 0.01] = np.nan
+    codes = RNG.integers(0, 50, size=x.size)
+    codes[codes == 17] = 18  # a code with no rows
+    run = kernel.stage.variants["numba_parallel"].run
+    expected = kernel.stage.reference(x, codes)
+    np.testing.assert_array_equal(run(x, codes), expected)
+
+
+@pytest.mark.parametrize("kernel", KERNELS, ids=IDS)
+def test_every_variant_verifies(kernel):
+    report = vp.verify(kernel.stage, max_examples=30, seed=0, database=False, record=False)
+    assert report.ok, str(report)
+
+
+BAD_CALLS = [
+    pytest.param({"keys": np.arange(4)}, "4 entries for 5 rows", id="length-mismatch"),
+    pytest.param({"keys": np.zeros((5, 1))}, "2 dimensions", id="2-d-keys"),
+    pytest.param({"x": np.array(["a"] * 5, dtype=object)}, "not numeric", id="object-x"),
+    pytest.param({"x": np.zeros((5, 2))}, "2 dimensions", id="2-d-x"),
+    pytest.param({"x": 3.0}, "x=3.0", id="scalar-x"),
+    pytest.param({"keys": 3}, "keys=3", id="scalar-keys"),
+    pytest.param({"dropna": None}, "dropna=None", id="dropna"),
+    pytest.param({"return_keys": 1}, "return_keys=1", id="return-keys"),
+]
+
+
+@pytest.mark.parametrize(("change", "match"), BAD_CALLS)
+@pytest.mark.parametrize("kernel", KERNELS, ids=IDS)
+def test_bad_arguments_raise_invalid_argument(kernel, change, match):
+    call = {"x": np.arange(5.0), "keys": np.arange(5), **change}
+    x = call.pop("x")
+    keys = call.pop("keys")
+    with pytest.raises(vp.InvalidArgument, match=f"(?s){kernel.name}: .*{match}"):
+        kernel.function(x, keys, **call)
