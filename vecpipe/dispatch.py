@@ -323,15 +323,6 @@ def _interleave(
     return best, spent
 
 
-def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= factor:
-            return f"{s / factor:.3g} {unit}"
-    return f"{s * 1e9:.3g} ns"
-
-
 class Dispatcher:
     """The decisions of one stage: routes for known keys, tuning for new ones."""
 
