@@ -11,10 +11,7 @@ form a last group with ``dropna=False``.
 Keys are factorized in plain Python into dense integer codes (integer arrays with
 ``np.unique(return_inverse=True)``, strings, floats and categoricals with
 ``pd.factorize(sort=True)``); each stage then takes ``(values, codes)``, with codes any
-non-negative integers, and returns one value per code present, in code order, as a
-``(1, groups)`` row: the dispatcher ties a 1-D output's length to an argument whose length
-it had when the stage was tuned, and the number of groups may equal the number of rows on
-one call and not on the next, so the output is 2-D, which it never ties. Its
+non-negative integers, and returns one value per code present, in code order. Its
 reference is the pandas groupby call on those two arrays; the Numba variants loop over
 the rows once, accumulating per group into O(groups) scratch, in pandas' order and with
 pandas' arithmetic (Kahan-compensated sums and means, Welford variances), so they are
@@ -94,7 +91,7 @@ def _present(acc, rows):
         if rows[g] > 0:
             out[k] = acc[g]
             k += 1
-    return out.reshape((1, k))
+    return out
 
 
 @numba.njit(nogil=True, cache=True)
@@ -210,7 +207,7 @@ def _chunk(n):
 def _reference(op: str) -> Any:
     def ref(x, codes):
         out = getattr(pd.Series(x).groupby(np.asarray(codes)), op)()
-        return out.to_numpy(dtype=np.int64 if op == "count" else np.float64).reshape(1, -1)
+        return out.to_numpy(dtype=np.int64 if op == "count" else np.float64)
 
     return ref
 
@@ -439,7 +436,7 @@ def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any
     keep = codes >= 0
     if not keep.all():
         values, codes = values[keep], codes[keep]
-    out = STAGES[func](np.ascontiguousarray(values), np.ascontiguousarray(codes))[0]
+    out = STAGES[func](np.ascontiguousarray(values), np.ascontiguousarray(codes))
     if isinstance(x, pd.Series):
         index = pd.Index(uniques, name=key_name)
         return pd.Series(out, index=index, name=x.name)
