@@ -1,4 +1,4 @@
-"""vecpipe.kernels.grouped: every grouped kernel equals its pandas groupby expression."""
+"""Group-by kernels (aggregations and transforms) equal their pandas groupby expressions."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 import vecpipe as vp
-import vecpipe.kernels.grouped  # registers the family
+import vecpipe.kernels  # registers the families
 from vecpipe.kernels._core import REGISTRY
 
 KERNELS = [k for k in REGISTRY if k.family == "grouped"]
 IDS = [k.name for k in KERNELS]
+TRANSFORMS = [k for k in REGISTRY if k.family == "group_transforms"]
+TRANSFORM_IDS = [k.name for k in TRANSFORMS]
 RNG = np.random.default_rng(0)
 
 
@@ -100,7 +102,65 @@ def test_parallel_variant_across_chunks(kernel):
     np.testing.assert_array_equal(run(x, codes), expected)
 
 
-@pytest.mark.parametrize("kernel", KERNELS, ids=IDS)
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("dropna", [True, False])
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("kernel", TRANSFORMS, ids=TRANSFORM_IDS)
+def test_transform_equals_pandas_on_fixed_cases(kernel, case, dropna):
+    x, keys = CASES[case]
+    s = pd.Series(x, index=pd.RangeIndex(10, 10 + len(x)), name="v")
+    extra = kernel.args[1:]
+    got = kernel.function(s, keys, *extra, dropna=dropna, **kernel.kwargs)
+    if case == "empty":  # pandas' groupby-rolling cannot run over no groups at all
+        assert got.empty and got.index.equals(s.index) and got.name == "v"
+    else:
+        expected = kernel.pandas(s, keys, *extra, dropna=dropna, **kernel.kwargs)
+        exact = kernel.name != "group_zscore"
+        pd.testing.assert_series_equal(got, expected, check_exact=exact, rtol=1e-12)
+    arr = kernel.function(x, keys, *extra, dropna=dropna, **kernel.kwargs)
+    assert isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.shape == x.shape
+    np.testing.assert_array_equal(arr, got.to_numpy())
+
+
+@pytest.mark.parametrize("window", [1, 3, 500])
+@pytest.mark.parametrize("min_periods", [None, 0, 1])
+def test_group_rolling_mean_windows_and_min_periods(window, min_periods):
+    from vecpipe.kernels import group_rolling_mean
+
+    x, keys = CASES["random"]
+    s = pd.Series(x, index=RNG.permutation(len(x)))  # an unsorted index, kept
+    mp = min(min_periods, window) if min_periods is not None else None
+    got = group_rolling_mean(s, keys, window, min_periods=mp)
+    rolled = s.groupby(keys).rolling(window, min_periods=mp).mean()
+    pd.testing.assert_series_equal(got, rolled.droplevel(0).reindex(s.index))
+
+
+@pytest.mark.parametrize("kernel", KERNELS + TRANSFORMS, ids=IDS + TRANSFORM_IDS)
+def test_dataframe_runs_column_by_column(kernel):
+    x, keys = CASES["random"]
+    df = pd.DataFrame({"a": x, "b": np.arange(len(x)) % 5, "c": pd.array(x, dtype="Float64")})
+    extra = kernel.args[1:]
+    got = kernel.function(df, keys, *extra, **kernel.kwargs)
+    expected = pd.DataFrame(
+        {c: kernel.pandas(df[c].astype("float64"), keys, *extra, **kernel.kwargs) for c in df}
+    )
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kernel", [k for k in TRANSFORMS if "numba_parallel" in k.stage.variants], ids=lambda k: k.name
+)
+def test_parallel_transform_across_chunks(kernel):
+    x = RNG.normal(size=300_000)
+    x[RNG.random(x.size) < 0.01] = np.nan
+    codes = RNG.integers(-1, 50, size=x.size)
+    extra = kernel.args[1:]
+    got = kernel.stage.variants["numba_parallel"].run(x, codes, *extra)
+    np.testing.assert_allclose(got, kernel.stage.reference(x, codes, *extra), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", KERNELS + TRANSFORMS, ids=IDS + TRANSFORM_IDS)
 def test_every_variant_verifies(kernel):
     report = vp.verify(kernel.stage, max_examples=30, seed=0, database=False, record=False)
     assert report.ok, str(report)
@@ -116,6 +176,10 @@ BAD_CALLS = [
     pytest.param({"dropna": None}, "dropna=None", id="dropna"),
     pytest.param({"return_keys": 1}, "return_keys=1", id="return-keys"),
 ]
+TRANSFORM_BAD_CALLS = [
+    *(p for p in BAD_CALLS if p.id != "return-keys"),
+    pytest.param({"x": pd.Series(["a"] * 5)}, "not numeric", id="string-series"),
+]
 
 
 @pytest.mark.parametrize(("change", "match"), BAD_CALLS)
@@ -126,3 +190,35 @@ def test_bad_arguments_raise_invalid_argument(kernel, change, match):
     keys = call.pop("keys")
     with pytest.raises(vp.InvalidArgument, match=f"(?s){kernel.name}: .*{match}"):
         kernel.function(x, keys, **call)
+
+
+@pytest.mark.parametrize(("change", "match"), TRANSFORM_BAD_CALLS)
+@pytest.mark.parametrize("kernel", TRANSFORMS, ids=TRANSFORM_IDS)
+def test_transform_bad_arguments_raise_invalid_argument(kernel, change, match):
+    call = {"x": np.arange(5.0), "keys": np.arange(5), **change}
+    x = call.pop("x")
+    keys = call.pop("keys")
+    with pytest.raises(vp.InvalidArgument, match=f"(?s){kernel.name}: .*{match}"):
+        kernel.function(x, keys, *kernel.args[1:], **call)
+
+
+@pytest.mark.parametrize(
+    ("window", "min_periods", "match"),
+    [(0, None, "window=0"), (2.5, None, "window=2.5"), (2, 3, "min_periods=3")],
+)
+def test_group_rolling_mean_bad_window(window, min_periods, match):
+    from vecpipe.kernels import group_rolling_mean
+
+    with pytest.raises(vp.InvalidArgument, match=f"group_rolling_mean: {match}"):
+        group_rolling_mean(np.arange(3.0), np.zeros(3), window, min_periods=min_periods)
+
+
+def test_transforms_leave_inputs_unchanged():
+    from vecpipe.kernels import group_zscore
+
+    s = pd.Series([1.0, np.nan, 3.0, 4.0], name="v")
+    keys = pd.Series(["a", "b", "a", "b"])
+    before = (s.copy(), keys.copy())
+    group_zscore(s, keys)
+    pd.testing.assert_series_equal(s, before[0])
+    pd.testing.assert_series_equal(keys, before[1])

@@ -6,7 +6,8 @@ expression, for the tests and the benchmarks. Families: :mod:`vecpipe.kernels.mo
 (rolling windows), :mod:`vecpipe.kernels.cumulative` (running totals, expanding mean),
 :mod:`vecpipe.kernels.ewm` (exponentially weighted), :mod:`vecpipe.kernels.fill`
 (forward and backward fill), :mod:`vecpipe.kernels.binning` (digitize, histogram),
-:mod:`vecpipe.kernels.grouped` (group-by aggregations).
+:mod:`vecpipe.kernels.grouped` (group-by aggregations),
+:mod:`vecpipe.kernels.group_transforms` (group-wise cumsum, demean, zscore, rolling mean).
 
 Examples
 --------
@@ -23,6 +24,12 @@ from vecpipe.kernels.binning import digitize, histogram
 from vecpipe.kernels.cumulative import cummax, cummin, cumprod, cumsum, expanding_mean
 from vecpipe.kernels.ewm import ewm_mean, ewm_std, ewm_var
 from vecpipe.kernels.fill import bfill, ffill
+from vecpipe.kernels.group_transforms import (
+    group_cumsum,
+    group_demean,
+    group_rolling_mean,
+    group_zscore,
+)
 from vecpipe.kernels.grouped import (
     group_count,
     group_first,
@@ -60,15 +67,19 @@ __all__ = [
     "expanding_mean",
     "ffill",
     "group_count",
+    "group_cumsum",
+    "group_demean",
     "group_first",
     "group_last",
     "group_max",
     "group_mean",
     "group_min",
     "group_prod",
+    "group_rolling_mean",
     "group_std",
     "group_sum",
     "group_var",
+    "group_zscore",
     "histogram",
     "rolling_count",
     "rolling_max",

@@ -106,6 +106,8 @@ def _sum_core(x, codes, ng, mean):
         if np.isnan(v):
             continue
         g = codes[i]
+        if g < 0:  # a row whose key is dropped (the transforms keep such rows as NaN)
+            continue
         cnt[g] += 1
         y = v - c[g]
         t = s[g] + y
@@ -155,6 +157,8 @@ def _var_core(x, codes, ng, ddof, root):
         if np.isnan(v):
             continue
         g = codes[i]
+        if g < 0:
+            continue
         cnt[g] += 1
         old = mean[g]
         mean[g] += (v - old) / cnt[g]
@@ -417,41 +421,69 @@ def _factorize(func: str, keys: Any, n: int, dropna: bool) -> tuple[Any, np.ndar
     return uniques, codes, name
 
 
-def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any:
-    func = f"group_{op}"
-    if not isinstance(dropna, bool | np.bool_):
-        _core.reject(func, "dropna", dropna, "is not a bool; pass True or False")
-    if not isinstance(return_keys, bool | np.bool_):
-        _core.reject(func, "return_keys", return_keys, "is not a bool; pass True or False")
-    if isinstance(x, pd.Series):
-        values = _core._float_values(func, x, "the Series")
+def check_bool(func: str, name: str, value: object) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        _core.reject(func, name, value, "is not a bool; pass True or False")
+    return bool(value)
+
+
+def prepare(
+    func: str, x: Any, keys: Any, dropna: bool
+) -> tuple[list[np.ndarray], np.ndarray, Any, Any]:
+    """The float64 columns of ``x`` and its keys as codes (-1: a dropped key).
+
+    Returns ``(columns, codes, uniques, key_name)``: one 1-D array for an array or Series,
+    one per column for a DataFrame, in which every group-by family runs its stage.
+    """
+    if isinstance(x, pd.DataFrame):
+        columns = [
+            _core._float_values(func, x.iloc[:, j], f"column {x.columns[j]!r}")
+            for j in range(x.shape[1])
+        ]
+    elif isinstance(x, pd.Series):
+        columns = [_core._float_values(func, x, "the Series")]
     elif isinstance(x, np.ndarray | list | tuple):
         arr = np.asarray(x)
         if arr.ndim != 1:
-            _core.reject(func, "x", x, f"has {arr.ndim} dimensions; pass a 1-D array")
-        values = _core._float_values(func, arr, "the array")
+            _core.reject(
+                func, "x", x, f"has {arr.ndim} dimensions; pass a 1-D array, or a DataFrame"
+            )
+        columns = [_core._float_values(func, arr, "the array")]
     else:
-        _core.reject(func, "x", x, "is not an array or Series; pass one of those")
-    uniques, codes, key_name = _factorize(func, keys, values.shape[0], bool(dropna))
+        _core.reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
+    uniques, codes, key_name = _factorize(func, keys, len(x), dropna)
+    return columns, np.ascontiguousarray(codes), uniques, key_name
+
+
+def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any:
+    func = f"group_{op}"
+    drop = check_bool(func, "dropna", dropna)
+    pair = check_bool(func, "return_keys", return_keys)
+    columns, codes, uniques, key_name = prepare(func, x, keys, drop)
     keep = codes >= 0
     if not keep.all():
-        values, codes = values[keep], codes[keep]
-    out = STAGES[func](np.ascontiguousarray(values), np.ascontiguousarray(codes))
-    if isinstance(x, pd.Series):
+        columns, codes = [c[keep] for c in columns], np.ascontiguousarray(codes[keep])
+    stage = STAGES[func]
+    outs = [stage(np.ascontiguousarray(values), codes) for values in columns]
+    if isinstance(x, pd.DataFrame | pd.Series):
         index = pd.Index(uniques, name=key_name)
-        return pd.Series(out, index=index, name=x.name)
-    if return_keys:
-        return np.asarray(uniques), out
-    return out
+        if isinstance(x, pd.Series):
+            return pd.Series(outs[0], index=index, name=x.name)
+        frame = pd.DataFrame(dict(enumerate(outs)), index=index)
+        frame.columns = x.columns
+        return frame
+    if pair:
+        return np.asarray(uniques), outs[0]
+    return outs[0]
 
 
 _DOC = """{title}, as ``pd.Series(x).groupby(keys, dropna=dropna).{op}()``.
 
     Parameters
     ----------
-    x : 1-D array or Series
+    x : 1-D array, Series or DataFrame
         Numeric data (integers, bools and nullable dtypes become float64; pd.NA becomes
-        NaN). NaN values are skipped.{note}
+        NaN). NaN values are skipped.{note} A DataFrame runs column by column.
     keys : 1-D array, Series or Categorical
         One key per row, matched by position: integers, floats, strings or categories.
     dropna : bool, default True
@@ -465,7 +497,7 @@ _DOC = """{title}, as ``pd.Series(x).groupby(keys, dropna=dropna).{op}()``.
     ndarray, tuple or Series
         One value per distinct key, in sorted key order ({dtype}); a Series ``x`` gives a
         Series indexed by the keys (named like ``keys`` when it is a Series), named ``x``'s
-        name.
+        name; a DataFrame gives a DataFrame with that index and ``x``'s columns.
 
     Examples
     --------
