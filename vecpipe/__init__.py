@@ -46,6 +46,7 @@ from vecpipe.errors import (
     WorkerDiedError,
 )
 from vecpipe.explain import Explanation
+from vecpipe.pandas_accessor import DataFrameAccessor, SeriesAccessor
 from vecpipe.pandas_engine import Engine, engine
 from vecpipe.pipeline import Pipeline, RunReport, StageRun
 from vecpipe.settings import MODES, Settings, config, get_config, set_config
@@ -87,6 +88,7 @@ __all__ = [
     "KINDS",
     "MODES",
     "BatchError",
+    "DataFrameAccessor",
     "Engine",
     "EngineFallbackWarning",
     "EqualityPolicy",
@@ -95,6 +97,7 @@ __all__ = [
     "InvalidArgument",
     "Pipeline",
     "RunReport",
+    "SeriesAccessor",
     "Settings",
     "Stage",
     "StageCallError",

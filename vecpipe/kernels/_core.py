@@ -126,13 +126,19 @@ def check_axis(func: str, axis: object) -> int:
 def _float_values(func: str, values: Any, what: str) -> np.ndarray:
     """Float64 C-contiguous values of an array or Series (pd.NA becomes NaN)."""
     dtype = getattr(values, "dtype", None)
+    hint = (
+        "; select the numeric columns first, e.g. df.select_dtypes('number')"
+        if what.startswith("column")
+        else " (convert strings or objects first, e.g. with pd.to_numeric)"
+    )
     if isinstance(dtype, pd.api.extensions.ExtensionDtype):
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
             reject(
                 func,
                 "x",
                 dtype,
-                f"is the dtype of {what}, which is not numeric; pass float, int or bool data",
+                f"is the dtype of {what}, which is not numeric; pass float, int or bool data"
+                + hint,
             )
         return np.ascontiguousarray(values.to_numpy(dtype="float64", na_value=np.nan))
     arr = np.asarray(values)
@@ -141,8 +147,7 @@ def _float_values(func: str, values: Any, what: str) -> np.ndarray:
             func,
             "x",
             arr.dtype,
-            f"is the dtype of {what}, which is not numeric; pass float, int or bool data "
-            "(convert strings or objects first, e.g. with pd.to_numeric)",
+            f"is the dtype of {what}, which is not numeric; pass float, int or bool data" + hint,
         )
     return np.ascontiguousarray(arr, dtype=np.float64)
 

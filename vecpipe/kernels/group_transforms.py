@@ -248,7 +248,7 @@ STAGES: dict[str, vp.Stage] = {
 
 def _run(func: str, x: Any, keys: Any, dropna: object, *args: Any) -> Any:
     drop = _grouped.check_bool(func, "dropna", dropna)
-    columns, codes, _, _ = _grouped.prepare(func, x, keys, drop)
+    x, columns, codes, _, _ = _grouped.prepare(func, x, keys, drop)
     stage = STAGES[func]
     outs = [stage(values, codes, *args) for values in columns]
     if isinstance(x, pd.Series):
@@ -263,9 +263,10 @@ def _run(func: str, x: Any, keys: Any, dropna: object, *args: Any) -> Any:
 _PARAMETERS = """x : 1-D array, Series or DataFrame
         Numeric data (integers, bools and nullable dtypes become float64; pd.NA becomes
         NaN). A DataFrame runs column by column with the same keys.
-    keys : 1-D array, Series or Categorical
+    keys : 1-D array, Series, Categorical or column name
         One key per row, matched by position: integers, floats, strings or categories,
-        in any order.
+        in any order; with a DataFrame ``x``, the name of one of its columns (then left
+        out of the values).
     dropna : bool, default True
         True gives NaN to rows whose key is missing; False makes them one more group."""
 

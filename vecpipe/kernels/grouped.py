@@ -429,12 +429,25 @@ def check_bool(func: str, name: str, value: object) -> bool:
 
 def prepare(
     func: str, x: Any, keys: Any, dropna: bool
-) -> tuple[list[np.ndarray], np.ndarray, Any, Any]:
+) -> tuple[Any, list[np.ndarray], np.ndarray, Any, Any]:
     """The float64 columns of ``x`` and its keys as codes (-1: a dropped key).
 
-    Returns ``(columns, codes, uniques, key_name)``: one 1-D array for an array or Series,
-    one per column for a DataFrame, in which every group-by family runs its stage.
+    Returns ``(x, columns, codes, uniques, key_name)``: one 1-D array for an array or
+    Series, one per column for a DataFrame, in which every group-by family runs its stage.
+    With a DataFrame, ``keys`` may name one of its columns (as in ``df.groupby("k")``):
+    that column gives the keys and the returned ``x`` is the frame without it.
     """
+    label = isinstance(keys, str | int) and not isinstance(keys, bool)
+    if isinstance(x, pd.DataFrame) and (label or (isinstance(keys, tuple) and keys in x.columns)):
+        if keys not in x.columns:
+            _core.reject(
+                func,
+                "keys",
+                keys,
+                f"is not a column of x (columns: {list(x.columns)}); pass a column name "
+                "or one key per row",
+            )
+        keys, x = x[keys], x.drop(columns=[keys])
     if isinstance(x, pd.DataFrame):
         columns = [
             _core._float_values(func, x.iloc[:, j], f"column {x.columns[j]!r}")
@@ -452,14 +465,14 @@ def prepare(
     else:
         _core.reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
     uniques, codes, key_name = _factorize(func, keys, len(x), dropna)
-    return columns, np.ascontiguousarray(codes), uniques, key_name
+    return x, columns, np.ascontiguousarray(codes), uniques, key_name
 
 
 def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any:
     func = f"group_{op}"
     drop = check_bool(func, "dropna", dropna)
     pair = check_bool(func, "return_keys", return_keys)
-    columns, codes, uniques, key_name = prepare(func, x, keys, drop)
+    x, columns, codes, uniques, key_name = prepare(func, x, keys, drop)
     keep = codes >= 0
     if not keep.all():
         columns, codes = [c[keep] for c in columns], np.ascontiguousarray(codes[keep])
@@ -484,8 +497,10 @@ _DOC = """{title}, as ``pd.Series(x).groupby(keys, dropna=dropna).{op}()``.
     x : 1-D array, Series or DataFrame
         Numeric data (integers, bools and nullable dtypes become float64; pd.NA becomes
         NaN). NaN values are skipped.{note} A DataFrame runs column by column.
-    keys : 1-D array, Series or Categorical
-        One key per row, matched by position: integers, floats, strings or categories.
+    keys : 1-D array, Series, Categorical or column name
+        One key per row, matched by position: integers, floats, strings or categories;
+        with a DataFrame ``x``, the name of one of its columns (then left out of the
+        values, as ``df.groupby("k").{op}()``).
     dropna : bool, default True
         True drops rows whose key is missing; False keeps them as a last group.
     return_keys : bool, default False
