@@ -221,16 +221,19 @@ def _group(method: str) -> Op:
         return getattr(pd.Series(x).groupby(codes), method)()
 
     def numpy_group(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
+        counts = np.bincount(codes, minlength=ngroups)
+        if method == "count":
+            return counts
         sums = np.bincount(codes, weights=x, minlength=ngroups)
         if method == "sum":
             return sums
-        return sums / np.bincount(codes, minlength=ngroups)
+        return sums / counts
 
     def polars_group(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
         import polars as pl
 
         frame = pl.DataFrame({"k": codes, "v": x})
-        agg = getattr(pl.col("v"), method)()
+        agg = getattr(pl.col("v"), "product" if method == "prod" else method)()
         return frame.group_by("k").agg(agg).sort("k").get_column("v")
 
     return Op(
@@ -238,7 +241,7 @@ def _group(method: str) -> Op:
         kernel=f"group_{method}",
         impls={
             "pandas": pandas_group,
-            "numpy": numpy_group,
+            "numpy": numpy_group if method in ("sum", "mean", "count") else None,
             "numbagg": lambda x, codes, ngroups: getattr(module("numbagg"), "group_nan" + method)(
                 x, codes, num_labels=ngroups
             ),
@@ -253,6 +256,57 @@ def _group(method: str) -> Op:
             "polars": "polars: NaN is a value, not missing",
         },
         nan_differs=frozenset({"numpy", "polars"}),
+    )
+
+
+def _group_transform(method: str) -> Op:
+    def pandas_transform(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
+        import pandas as pd
+
+        s = pd.Series(x)
+        by = s.groupby(codes)
+        if method == "cumsum":
+            return by.cumsum()
+        if method == "rolling_mean":
+            return by.rolling(WINDOWS[0]).mean().droplevel(0).sort_index()
+        demeaned = s - by.transform("mean")
+        return demeaned if method == "demean" else demeaned / by.transform("std")
+
+    def polars_transform(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
+        import polars as pl
+
+        v = pl.col("v")
+        expr = {
+            "cumsum": v.cum_sum(),
+            "rolling_mean": v.rolling_mean(WINDOWS[0]),
+            "demean": v - v.mean(),
+            "zscore": (v - v.mean()) / v.std(),
+        }[method]
+        frame = pl.DataFrame({"k": codes, "v": x})
+        return frame.select(expr.over("k")).get_column("v")
+
+    label = f"group_{method} {NGROUPS} groups"
+    if method == "rolling_mean":
+        label = f"group_rolling_mean w={WINDOWS[0]} {NGROUPS} groups"
+    return Op(
+        label=label,
+        kernel=f"group_{method}",
+        impls={
+            "pandas": pandas_transform,
+            "numpy": None,
+            "numbagg": None,
+            "bottleneck": None,
+            "polars": polars_transform,
+        },
+        call_vecpipe=(
+            (lambda f, x, p: f(x, p["codes"], WINDOWS[0]))
+            if method == "rolling_mean"
+            else (lambda f, x, p: f(x, p["codes"]))
+        ),
+        data="groups",
+        two_d=False,
+        notes={"polars": "polars: NaN is a value, not missing"},
+        nan_differs=frozenset({"polars"}),
     )
 
 
@@ -288,7 +342,12 @@ def operations() -> list[Op]:
     ]
     ops += [_cumulative(m) for m in ("cumsum", "cumprod", "cummin", "cummax")]
     ops += [_ewm_mean(), _fill("ffill"), _fill("bfill")]
-    ops += [_group("sum"), _group("mean"), _bins("digitize"), _bins("histogram")]
+    ops += [
+        _group(m)
+        for m in ("sum", "mean", "count", "min", "max", "var", "std", "first", "last", "prod")
+    ]
+    ops += [_group_transform(m) for m in ("cumsum", "demean", "zscore", "rolling_mean")]
+    ops += [_bins("digitize"), _bins("histogram")]
     return ops
 
 

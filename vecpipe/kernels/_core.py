@@ -81,6 +81,8 @@ def reject(func: str, name: str, value: object, what: str) -> NoReturn:
 
 
 def _is_int(value: object) -> bool:
+    if type(value) is int:  # the common case first: the ABC check costs ~10x more
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
 
 
@@ -159,6 +161,8 @@ def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ..
     DataFrame a DataFrame (same index and columns), column by column; 2-D arrays and
     DataFrames go along ``axis``.
     """
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 1 and x.flags.c_contiguous:
+        return kernel(x, *args)  # nothing to convert: the small-input path stays short
     if isinstance(x, pd.Series):
         out = kernel(_float_values(func, x, "the Series"), *args)
         return pd.Series(out, index=x.index, name=x.name)
