@@ -157,9 +157,9 @@ def _float_values(func: str, values: Any, what: str) -> np.ndarray:
 def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ...]) -> Any:
     """Run ``kernel(values, *args)`` on every 1-D lane of ``x`` and rebuild ``x``'s type.
 
-    NumPy in gives NumPy out (float64), a Series gives a Series (same index and name), a
-    DataFrame a DataFrame (same index and columns), column by column; 2-D arrays and
-    DataFrames go along ``axis``.
+    NumPy in gives NumPy out (float64; along axis 0 of a 2-D array, F-ordered), a Series
+    gives a Series (same index and name), a DataFrame a DataFrame (same index and
+    columns), column by column; 2-D arrays and DataFrames go along ``axis``.
     """
     if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 1 and x.flags.c_contiguous:
         return kernel(x, *args)  # nothing to convert: the small-input path stays short
@@ -170,6 +170,12 @@ def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ..
         columns = [
             _float_values(func, x.iloc[:, j], f"column {x.columns[j]!r}") for j in range(x.shape[1])
         ]
+        if axis == 0:  # each column is already a contiguous lane: no transposed copies
+            out = np.empty((len(columns), len(x)))
+            for j, column in enumerate(columns):
+                out[j] = kernel(column, *args)
+            # out.T is F-ordered (rows, columns): pandas keeps it as one block, uncopied.
+            return pd.DataFrame(out.T, index=x.index, columns=x.columns, copy=False)
         values = np.column_stack(columns) if columns else np.empty((len(x), 0))
         return pd.DataFrame(_apply_2d(kernel, values, axis, args), index=x.index, columns=x.columns)
     if isinstance(x, np.ndarray | list | tuple):
@@ -183,8 +189,11 @@ def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ..
 
 
 def _apply_2d(kernel: Stage, values: np.ndarray, axis: int, args: tuple[Any, ...]) -> Any:
-    lanes = np.ascontiguousarray(values.T if axis == 0 else values)  # one row per lane
+    # One contiguous row per lane. Along axis 0 of a C-ordered array that takes one
+    # transposed copy in; the result goes back as a transposed view (F-ordered, same
+    # shape and values), which saves the second copy (~2x the kernel time at 10^7).
+    lanes = np.ascontiguousarray(values.T if axis == 0 else values)
     out = np.empty_like(lanes)
     for j in range(lanes.shape[0]):
         out[j] = kernel(lanes[j], *args)
-    return np.ascontiguousarray(out.T) if axis == 0 else out
+    return out.T if axis == 0 else out
