@@ -21,7 +21,7 @@ each chunk of rows its own accumulators (O(chunks x groups)) and merge them at t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -392,8 +392,9 @@ STAGES: dict[str, vp.Stage] = {
 # -- public functions -----------------------------------------------------------------------
 
 
-def _factorize(func: str, keys: Any, n: int, dropna: bool) -> tuple[Any, np.ndarray, Any]:
-    """Dense codes for ``keys`` (-1: a row to drop), the sorted unique keys, their name."""
+def _factorize(func: str, keys: Any, n: int, dropna: bool) -> tuple[Any, np.ndarray, Any, bool]:
+    """Codes for ``keys`` (-1: a row to drop), the sorted distinct keys, their name, and
+    whether any row is dropped."""
     name = keys.name if isinstance(keys, pd.Series) else None
     if isinstance(keys, pd.Series | pd.Index | pd.Categorical | pd.api.extensions.ExtensionArray):
         data: Any = keys.array if isinstance(keys, pd.Series | pd.Index) else keys
@@ -412,14 +413,43 @@ def _factorize(func: str, keys: Any, n: int, dropna: bool) -> tuple[Any, np.ndar
     if isinstance(data, pd.arrays.NumpyExtensionArray):
         data = data.to_numpy()
     if isinstance(data, np.ndarray) and data.dtype.kind in "iub":
-        return (*_integer_codes(data), name)
+        uniques, codes = _integer_codes(data)
+        return uniques, codes, name, False
     factorized: tuple[Any, Any] = pd.factorize(data, sort=True, use_na_sentinel=True)
     codes = np.asarray(factorized[0], dtype=np.int64)
     uniques = factorized[1]
-    if not dropna and (codes < 0).any():
+    missing = bool((codes < 0).any())
+    if not dropna and missing:
         codes = np.where(codes < 0, len(uniques), codes)
         uniques = pd.Index(uniques).insert(len(uniques), np.nan)
-    return uniques, codes, name
+        missing = False
+    return uniques, codes, name, missing
+
+
+@numba.njit(nogil=True, cache=True)
+def _key_range(keys):
+    lo = keys[0]
+    hi = keys[0]
+    for i in range(1, keys.shape[0]):
+        k = keys[i]
+        if k < lo:
+            lo = k
+        elif k > hi:
+            hi = k
+    return lo, hi
+
+
+@numba.njit(nogil=True, cache=True)
+def _shifted_codes(keys, lo, span, shift):
+    """``keys - lo`` as int64 codes (only when ``shift``) and which codes occur."""
+    seen = np.zeros(span, dtype=np.bool_)
+    codes = np.empty(keys.shape[0] if shift else 0, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        c = np.int64(keys[i]) - lo
+        seen[c] = True
+        if shift:
+            codes[i] = c
+    return codes, np.flatnonzero(seen)
 
 
 def _integer_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -432,18 +462,26 @@ def _integer_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = keys.shape[0]
     if n == 0:
         return keys.copy(), np.empty(0, dtype=np.int64)
-    lo, hi = int(keys.min()), int(keys.max())
+    if keys.dtype == np.bool_:
+        keys = keys.view(np.uint8)
+    lo, hi = (int(v) for v in _key_range(keys))
     if hi - lo >= max(4 * n, 1 << 16):  # sparse keys: sort them
         uniques, inverse = np.unique(keys, return_inverse=True)
         return uniques, inverse.astype(np.int64).reshape(-1)
-    if lo == 0 and keys.dtype == np.int64:
-        codes = keys  # read, never written
-    else:
-        codes = keys.astype(np.int64)
-        if lo:
-            codes -= lo
-    present = np.flatnonzero(np.bincount(codes, minlength=hi - lo + 1))
-    return (present + lo).astype(keys.dtype), codes
+    own = lo == 0 and keys.dtype == np.int64 and keys.flags.c_contiguous
+    codes, present = _shifted_codes(keys, lo, hi - lo + 1, not own)
+    return (present + lo).astype(keys.dtype), keys if own else codes
+
+
+class Grouping(NamedTuple):
+    """A group-by's input, ready for its stages (see :func:`prepare`)."""
+
+    x: Any  # the data (a DataFrame without its key column)
+    columns: list[np.ndarray]  # float64, C-contiguous: one per column
+    codes: np.ndarray  # int64 >= 0 per row; -1: the key is missing and dropped
+    uniques: Any  # the distinct keys in code order
+    key_name: Any  # the name of the result's index
+    dropped: bool  # whether any code is -1
 
 
 def check_bool(func: str, name: str, value: object) -> bool:
@@ -452,15 +490,13 @@ def check_bool(func: str, name: str, value: object) -> bool:
     return bool(value)
 
 
-def prepare(
-    func: str, x: Any, keys: Any, dropna: bool
-) -> tuple[Any, list[np.ndarray], np.ndarray, Any, Any]:
+def prepare(func: str, x: Any, keys: Any, dropna: bool) -> Grouping:
     """The float64 columns of ``x`` and its keys as codes (-1: a dropped key).
 
-    Returns ``(x, columns, codes, uniques, key_name)``: one 1-D array for an array or
-    Series, one per column for a DataFrame, in which every group-by family runs its stage.
-    With a DataFrame, ``keys`` may name one of its columns (as in ``df.groupby("k")``):
-    that column gives the keys and the returned ``x`` is the frame without it.
+    One 1-D array for an array or Series, one per column for a DataFrame, in which every
+    group-by family runs its stage. With a DataFrame, ``keys`` may name one of its
+    columns (as in ``df.groupby("k")``): that column gives the keys, and the returned
+    ``x`` is the frame without it.
     """
     label = isinstance(keys, str | int) and not isinstance(keys, bool)
     if isinstance(x, pd.DataFrame) and (label or (isinstance(keys, tuple) and keys in x.columns)):
@@ -489,20 +525,20 @@ def prepare(
         columns = [_core._float_values(func, arr, "the array")]
     else:
         _core.reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
-    uniques, codes, key_name = _factorize(func, keys, len(x), dropna)
-    return x, columns, np.ascontiguousarray(codes), uniques, key_name
+    uniques, codes, key_name, dropped = _factorize(func, keys, len(x), dropna)
+    return Grouping(x, columns, np.ascontiguousarray(codes), uniques, key_name, dropped)
 
 
 def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any:
     func = f"group_{op}"
     drop = check_bool(func, "dropna", dropna)
     pair = check_bool(func, "return_keys", return_keys)
-    x, columns, codes, uniques, key_name = prepare(func, x, keys, drop)
-    keep = codes >= 0
-    if not keep.all():
+    x, columns, codes, uniques, key_name, dropped = prepare(func, x, keys, drop)
+    if dropped:
+        keep = codes >= 0
         columns, codes = [c[keep] for c in columns], np.ascontiguousarray(codes[keep])
     stage = STAGES[func]
-    outs = [stage(np.ascontiguousarray(values), codes) for values in columns]
+    outs = [stage(values, codes) for values in columns]
     if isinstance(x, pd.DataFrame | pd.Series):
         index = pd.Index(uniques, name=key_name)
         if isinstance(x, pd.Series):
