@@ -55,6 +55,17 @@ def _(x):
     return np.where(x > 0.0, x, np.where(x < -1.0, x, 0.0))
 
 
+@vp.stage(inputs=SMALL, auto=False)
+def halve(x):
+    """Half of each value."""
+    return np.array([v / 2.0 for v in x])
+
+
+@halve.variant("numpy")
+def _(x):
+    return x / 2.0 + 1e-3  # wrong on every input
+
+
 @vp.stage(inputs=vp.spec.array("float64", max_size=50), auto=False)
 def squared(x):
     """Each value squared, with a Numba variant (compiled once, cached on disk)."""
