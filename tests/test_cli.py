@@ -321,7 +321,7 @@ def test_tune_of_a_module_skips_what_cannot_be_sized(capsys: pytest.CaptureFixtu
     code, document = run_json(capsys, "tune", "cli_stages", "--sizes", "128")
     assert code == 0
     tuned = {d["target"] for d in document["decisions"]}
-    assert {"double", "squared", "needs_rows"} <= tuned
+    assert {"double", "pipe", "squared", "needs_rows"} <= tuned
     assert any(s.startswith("skipped no_spec") for s in document["skipped"])
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from vecpipe.cli import bench, demo, explain, profile, tune, verify, wisdom
@@ -54,7 +55,10 @@ the module defines."""
 
 
 def _epilog() -> str:
-    codes = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES)
+    codes = "\n".join(
+        textwrap.fill(text, width=88, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7)
+        for code, text in EXIT_CODES
+    )
     return f"""\
 exit codes:
 {codes}
@@ -88,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"vecpipe {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", help="(COMMAND --help for more)"
+    )
     parent = common_options()
     for module in (demo, verify, bench, tune, explain, profile, wisdom):
         module.add_parser(commands, parent)

@@ -115,7 +115,7 @@ def size_options(parser: argparse.ArgumentParser) -> None:
         type=parse_size,
         default=list(DEFAULT_SIZES),
         metavar="N",
-        help="input sizes, in rows (1000, 1e6, 10k, 2M); default: %(default)s",
+        help="input sizes, in rows (1000, 1e6, 10k, 2M); default: 1k 10k 100k 1M",
     )
     parser.add_argument(
         "--seed",

@@ -77,7 +77,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target",
         metavar="MODULE[:OBJECT]",
-        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module: all of its",
+        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
     )
     size_options(parser)
     parser.add_argument(
@@ -289,9 +289,13 @@ def format_stage(rows: list[dict[str, Any]], crossing: list[dict[str, Any]]) -> 
             f"  crossover: {c['to']} overtakes {c['from']} between "
             f"{c['between'][0]:,} and {c['between'][1]:,} rows{near}"
         )
-    problems = [r for r in rows if r["status"] not in ("measured", "skipped") or r["reason"]]
-    for r in problems:
-        lines.append(f"  {r['variant']} at {r['size']:,}: {r['status']}: {r['reason'][:160]}")
+    said: set[tuple[str, str, str]] = set()
+    for r in rows:  # each problem once: a variant skipped at every larger size says so once
+        if not r["reason"] or (r["variant"], r["status"], r["reason"]) in said:
+            continue
+        said.add((r["variant"], r["status"], r["reason"]))
+        where = "from" if r["status"] == "skipped" else "at"
+        lines.append(f"  {r['variant']} {where} {r['size']:,}: {r['status']}: {r['reason'][:160]}")
     return "\n".join(lines)
 
 

@@ -44,7 +44,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target",
         metavar="MODULE[:OBJECT]",
-        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module: all of its",
+        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
     )
     size_options(parser)
     parser.set_defaults(run=run)

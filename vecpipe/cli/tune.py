@@ -22,7 +22,9 @@ from vecpipe.cli._common import (
 from vecpipe.cli._inputs import make_args, sizable
 from vecpipe.errors import VecpipeError
 from vecpipe.explain import _seconds
-from vecpipe.settings import config
+from vecpipe.keys import describe_key, make_key
+from vecpipe.settings import config, get_config
+from vecpipe.stage import Stage
 from vecpipe.wisdom import get_wisdom
 
 HELP = "measure the variants at chosen sizes now and store the decisions in wisdom"
@@ -53,7 +55,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target",
         metavar="MODULE[:OBJECT]",
-        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module: all of its",
+        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
     )
     size_options(parser)
     parser.set_defaults(run=run)
@@ -69,7 +71,7 @@ def run_at_sizes(
     desc: str,
     measure: bool,
 ) -> list[dict[str, Any]]:
-    """Call each target at each size; return one row per new decision a stage made.
+    """Call each target at each size; return one row per stage and size: what it ran.
 
     The stages' in-memory decisions are forgotten first, so that each decision is made
     now: from wisdom when it holds one for the current sources, else measured
@@ -89,36 +91,43 @@ def run_at_sizes(
     with config(**settings), progress_bar(len(steps), desc, enabled) as bar:
         for target, n in steps:
             bar.set_postfix_str(f"{target.label} n={n:,}")
-            args = make_args(target.stages[0], n, seed)
-            before = {id(s): set(s._dispatcher.decisions) for s in target.stages}
-            try:
-                target.obj(*args)
-            except VecpipeError as exc:
-                msg = f"{target.label} on {n:,} rows: {one_line(exc)}"
-                raise CLIError(msg, USER_CODE) from exc
-            except Exception as exc:
-                msg = f"{target.label} raised {type(exc).__name__} on {n:,} rows: {one_line(exc)}"
-                raise CLIError(msg, USER_CODE) from exc
+            args: tuple[Any, ...] = make_args(target.stages[0], n, seed)
+            # Stage by stage, as the pipeline runs them, to know each stage's key.
             for stage in target.stages:
-                for key, decision in list(stage._dispatcher.decisions.items()):
-                    if key in before[id(stage)]:
-                        continue
-                    before[id(stage)].add(key)
-                    trial = decision.trials.get(decision.chosen)
-                    rows.append(
-                        {
-                            "target": target.label,
-                            "stage": stage.name,
-                            "size": n,
-                            "input": decision.key,
-                            "chosen": decision.chosen,
-                            "how": decision.how,
-                            "seconds": None if trial is None else trial.seconds,
-                            "reason": decision.reason,
-                        }
+                key = make_key(get_config().tag, args, {})
+                try:
+                    args = (stage(*args),)
+                except VecpipeError as exc:
+                    msg = f"{target.label}: stage {stage.name!r} on {n:,} rows: {one_line(exc)}"
+                    raise CLIError(msg, USER_CODE) from exc
+                except Exception as exc:
+                    msg = (
+                        f"{target.label}: stage {stage.name!r} raised {type(exc).__name__} on "
+                        f"{n:,} rows: {one_line(exc)}"
                     )
+                    raise CLIError(msg, USER_CODE) from exc
+                rows.append(_row(target.label, stage, n, key))
             bar.update()
     return rows
+
+
+def _row(label: str, stage: Stage, n: int, key: Any) -> dict[str, Any]:
+    decision = stage._dispatcher.decisions.get(key)
+    row: dict[str, Any] = {"target": label, "stage": stage.name, "size": n}
+    if decision is None:  # a pinned stage, or the reference mode: nothing was decided
+        chosen = stage.pinned or "reference"
+        how = "pinned" if stage.pinned else get_config().mode
+        text = describe_key(key)
+        return {**row, "input": text, "chosen": chosen, "how": how, "seconds": None, "reason": ""}
+    trial = decision.trials.get(decision.chosen)
+    return {
+        **row,
+        "input": decision.key,
+        "chosen": decision.chosen,
+        "how": decision.how,
+        "seconds": None if trial is None else trial.seconds,
+        "reason": decision.reason,
+    }
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
