@@ -170,7 +170,7 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     )
 
 
-def progress_bar(total: int, desc: str, enabled: bool) -> Any:
+def progress_bar(total: int, desc: str, enabled: bool, unit: str = "step") -> Any:
     """A tqdm bar on stderr, shown on a terminal only (``disable=None``) and never when off.
 
     Use it as a context manager; ``update()`` after each step.
@@ -180,7 +180,7 @@ def progress_bar(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(
         total=total,
         desc=desc,
-        unit="step",
+        unit=unit,
         leave=False,
         file=sys.stderr,
         disable=None if enabled else True,

@@ -412,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     with (
         config(threads=args.threads),
-        progress_bar(len(jobs) * len(sizes), "benchmarking", args.progress) as bar,
+        progress_bar(len(jobs) * len(sizes), "benchmarking", args.progress, "size") as bar,
     ):
         for label, stage, arguments in jobs:
             skip: dict[str, str] = {}

@@ -88,7 +88,7 @@ def run_at_sizes(
     settings: dict[str, Any] = {"threads": threads}
     if measure:
         settings["mode"] = "measure"
-    with config(**settings), progress_bar(len(steps), desc, enabled) as bar:
+    with config(**settings), progress_bar(len(steps), desc, enabled, "run") as bar:
         for target, n in steps:
             bar.set_postfix_str(f"{target.label} n={n:,}")
             args: tuple[Any, ...] = make_args(target.stages[0], n, seed)

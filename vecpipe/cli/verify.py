@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     total = sum(
         sum(wanted is None or name in wanted for name in stage.variants) for stage in stages
     )
-    with progress_bar(total, "verifying", args.progress) as bar:
+    with progress_bar(total, "verifying", args.progress, "variant") as bar:
 
         def done(result: Any) -> None:
             bar.set_postfix_str(f"{result.stage}[{result.variant}] {result.result}")
