@@ -187,6 +187,15 @@ def test_a_module_that_fails_to_import_is_exit_3_in_one_line(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_file_named_like_an_imported_module_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "json.py", "X = 1\n")
+    assert main(["verify", path]) == 2
+    assert "a module named 'json' is already imported" in capsys.readouterr().err
+    assert sys.modules["json"] is json
+
+
 def test_a_module_without_stages_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -530,6 +539,17 @@ def test_wisdom_show_and_clear_one_stage(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["wisdom", "clear", "--stage", "cli_stages:shift"]) == 0
     assert "forgot" in capsys.readouterr().out
     assert set(vp.wisdom.to_frame()["stage"]) == {"cli_stages:double"}
+
+
+def test_a_corrupt_wisdom_file_is_one_warning_line_and_an_empty_store(
+    capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
+    (cache_dir / "wisdom.json").write_text("{ not json")
+    assert main(["wisdom", "show"]) == 0
+    out, err = capsys.readouterr()
+    assert "wisdom holds no records" in out
+    [line] = err.strip().splitlines()
+    assert line.startswith("vecpipe: warning: WisdomWarning")
 
 
 def test_wisdom_show_of_an_empty_store(capsys: pytest.CaptureFixture[str]) -> None:

@@ -259,8 +259,14 @@ def _import_path(module: str) -> ModuleType:
     path = path.resolve()
     name = path.stem
     loaded = sys.modules.get(name)
-    if loaded is not None and getattr(loaded, "__file__", None) == str(path):
-        return loaded
+    if loaded is not None:
+        if getattr(loaded, "__file__", None) == str(path):
+            return loaded
+        msg = (
+            f"MODULE {module!r}: a module named {name!r} is already imported from "
+            f"{getattr(loaded, '__file__', None) or 'the interpreter'}; rename the file"
+        )
+        raise CLIError(msg)
     if not name.isidentifier():
         msg = (
             f"MODULE {module!r}: {path.name!r} is not an importable module name; rename the file "
