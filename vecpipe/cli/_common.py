@@ -135,12 +135,12 @@ def size_options(parser: argparse.ArgumentParser) -> None:
 # -- output -------------------------------------------------------------------------------------
 
 
-def _clean(value: Any) -> Any:
+def clean_json(value: Any) -> Any:
     """NaN and infinities as null, numpy scalars as Python ones: strict JSON."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [clean_json(v) for v in value]
     item = getattr(value, "item", None)
     if item is not None and not isinstance(value, str | bytes) and getattr(value, "ndim", 1) == 0:
         value = item()
@@ -153,12 +153,12 @@ def _clean(value: Any) -> Any:
 
 def print_json(document: dict[str, Any], out: IO[str] | None = None) -> None:
     """Print one strict JSON document (NaN as null)."""
-    print(json.dumps(_clean(document), indent=2), file=out or sys.stdout)
+    print(json.dumps(clean_json(document), indent=2), file=out or sys.stdout)
 
 
 def frame_records(frame: Any) -> list[dict[str, Any]]:
     """A DataFrame's rows as JSON-ready dicts."""
-    return [_clean(row) for row in frame.to_dict(orient="records")]
+    return [clean_json(row) for row in frame.to_dict(orient="records")]
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import json
 import math
 import re
 import warnings
@@ -20,6 +21,7 @@ from vecpipe.cli._common import (
     USER_CODE,
     CLIError,
     Target,
+    clean_json,
     load_targets,
     names_object,
     one_line,
@@ -343,8 +345,6 @@ def plot(rows: list[dict[str, Any]], crossing: list[dict[str, Any]], path: Path)
 
 
 def _write(out: Path, rows: list[dict[str, Any]], document: dict[str, Any]) -> list[Path]:
-    from vecpipe.cli._common import _clean
-
     try:
         out.mkdir(parents=True, exist_ok=True)
         csv_path = out / "bench.csv"
@@ -353,9 +353,7 @@ def _write(out: Path, rows: list[dict[str, Any]], document: dict[str, Any]) -> l
             writer.writeheader()
             writer.writerows(rows)
         json_path = out / "bench.json"
-        import json
-
-        json_path.write_text(json.dumps(_clean(document), indent=2) + "\n")
+        json_path.write_text(json.dumps(clean_json(document), indent=2) + "\n")
     except OSError as exc:
         msg = f"--out {str(out)!r}: cannot write the results ({exc.strerror or exc})"
         raise CLIError(msg) from exc
