@@ -565,6 +565,7 @@ def verify(
     variants: Iterable[str] | None = None,
     database: bool = True,
     record: bool = True,
+    on_result: Callable[[VariantResult], None] | None = None,
 ) -> VerificationReport:
     """Check with Hypothesis that every variant gives the reference's answers.
 
@@ -587,6 +588,9 @@ def verify(
         once is replayed first next time.
     record : bool, default True
         Record each outcome in wisdom (``require_verified=True`` runs only passed ones).
+    on_result : callable, optional
+        Called with each variant's :class:`VariantResult` as soon as it is known (a
+        progress bar's hook; ``vecpipe verify`` uses it).
 
     Returns
     -------
@@ -643,6 +647,8 @@ def verify(
             if record:
                 _record(stage, result, variant, max_examples)
             results.append(result)
+            if on_result is not None:
+                on_result(result)
     if wanted is not None:
         known = {r.variant for r in results}
         missing = sorted(wanted - known)
