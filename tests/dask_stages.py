@@ -160,3 +160,10 @@ def forget_all() -> None:
     """Forget the decisions and the wisdom of this process (a worker's, in the tests)."""
     reset_all()
     vp.wisdom.clear()
+
+
+def plugin_outcome() -> str:
+    """What vecpipe's worker plugin did in this process (run on workers)."""
+    from vecpipe import dask as vpd
+
+    return vpd._PLUGIN_OUTCOME[0]

@@ -269,6 +269,8 @@ def test_a_worker_killed_mid_computation_leaves_the_result_complete(client, fram
     client.wait_for_workers(2, timeout=60)
     workers_after = set(client.run(os.getpid).values())
     assert victim not in workers_after  # the nanny started a new worker in its place
+    outcomes = client.run(ds.plugin_outcome).values()
+    assert all(o.startswith("imported") for o in outcomes), outcomes  # the new one too
 
 
 def test_a_stage_workers_cannot_import_is_refused_before_anything_runs(client, frame):
