@@ -103,8 +103,11 @@ def test_meta_comes_from_the_reference_without_computing_a_partition(frame):
         return frame.iloc[i * 100 : (i + 1) * 100]
 
     ddf = dd.from_map(load, range(3), meta=frame.iloc[:0])
-    out = ds.pipeline.to_dask(ddf, tune=False)
+    pipe = vp.Pipeline([ds.distance, ds.group_share])
+    out = pipe.to_dask(ddf, tune=False)
     assert computed == []
+    with pytest.raises(InvalidArgument, match="not been called"):
+        _ = pipe.last_run  # the sample call is not the user's call
     assert list(out.columns) == [*frame.columns, "dist", "share"]
     assert out.dtypes["share"] == np.float64
     ds.pipeline.to_dask(ddf, tune=2)
@@ -232,7 +235,7 @@ def test_wisdom_travels_so_workers_take_the_clients_decisions(client, frame):
         assert chosen_here[key] == variant
 
     ran = vp.dask.runs(client)
-    assert sorted(ran["partition"]) == list(range(PARTITIONS))
+    assert set(ran["partition"]) == set(range(PARTITIONS))  # Dask may rerun a task
     assert set(ran["variant"]) == {chosen}
     assert set(ran["worker"]) <= workers
 
@@ -245,11 +248,13 @@ def test_a_variant_failing_on_a_worker_falls_back_to_the_reference_there(client)
     got = out.compute(scheduler=client)
     pd.testing.assert_series_equal(got, s * 2.0)
     ran = vp.dask.runs(client)
-    assert ran.loc[ran["partition"] == 1, "variant"].tolist() == ["reference"]
+    assert set(ran.loc[ran["partition"] == 1, "variant"]) == {"reference"}
     table = vp.dask.explain(ds.fragile_double, client=client)
     failed = table[(table["variant"] == "numpy") & (table["status"] == "failed")]
-    assert len(failed) == 1  # on the worker that met the negative partition
-    assert "negative input" in failed["reason"].iloc[0]
+    # On the worker that met the negative partition (Dask may run a task twice, as when
+    # it moves one between workers, so possibly on both).
+    assert len(failed) >= 1
+    assert failed["reason"].str.contains("negative input").all()
 
 
 def test_a_worker_killed_mid_computation_leaves_the_result_complete(client, frame, tmp_path):

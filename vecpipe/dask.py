@@ -175,6 +175,16 @@ def _apply(
     return value
 
 
+def _call(target: Any, part: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call the target here (sample, tuning, warm-up) without touching its ``last_run``."""
+    if not isinstance(target, Pipeline):
+        return target(part, *args, **kwargs)
+    value = part
+    for position, stage in enumerate(target.stages):
+        value = stage(part, *args, **kwargs) if position == 0 else stage(value)
+    return value
+
+
 def _run_settings(settings: _Settings) -> Any:
     mode, threads, require_verified = settings
     import numba
@@ -383,7 +393,7 @@ def _sample_output(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # made-up values: 0/0 and such
             with config(mode="reference"):
-                return target(sample, *args, **kwargs)
+                return _call(target, sample, args, kwargs)
     except Exception as exc:
         msg = (
             f"vecpipe.dask.map_partitions: cannot derive meta: running "
@@ -530,10 +540,10 @@ def map_partitions(
             **({"scheduler": client} if client is not None else {})
         )
         with _run_settings(task_settings):
-            target(part, *args, **kwargs)
+            _call(target, part, args, kwargs)
             head = part[:WARM_ROWS] if isinstance(part, np.ndarray) else part.iloc[:WARM_ROWS]
             if client is not None and len(head):
-                target(head, *args, **kwargs)  # the warm-up's key too, so workers need not tune
+                _call(target, head, args, kwargs)  # the warm-up's key too: workers need not tune
                 warm = (target, head, task_settings)
     if client is not None:
         ship_wisdom(client, warm=warm, args=args, kwargs=kwargs)
@@ -645,7 +655,7 @@ class WisdomPlugin(_PluginBase):  # type: ignore[misc,valid-type]
             try:
                 with _run_settings(settings), warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # a fallback here warns again on real data
-                    target(sample, *self.args, **self.kwargs)
+                    _call(target, sample, self.args, self.kwargs)
                 parts.append("warmed")
             except Exception as exc:
                 parts.append(f"warm-up failed ({type(exc).__name__}: {exc})")
