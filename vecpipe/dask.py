@@ -822,7 +822,7 @@ def _local_explain(target: Any) -> tuple[list[dict[str, Any]], str]:
     return Explanation.of_stages(_stages_of(target)).rows, _PLUGIN_OUTCOME[0]
 
 
-def explain(target: Stage | Pipeline, client: Any = None) -> pd.DataFrame:
+def explain(target: Stage | Pipeline, *, client: Any = None) -> pd.DataFrame:
     """The decision tables of the target's stages in every worker, in one DataFrame.
 
     Each worker process decides for itself (from shipped wisdom, or by measuring), so
