@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--out DIR] [--only NAME]``.
 
 Dispatch overhead, regret (does the dispatcher choose the fastest variant at every
-size?), verification speed, and threads against the GIL.
+size?), verification speed, and threads against the GIL; with ``--all`` (or ``--only``)
+also the kernels against their peers and a pipeline's scaling on Dask.
 
 Writes ``results.json`` (the machine and every figure) and ``results.md`` (Markdown
 tables) to ``--out`` and prints the Markdown. vecpipe's wisdom goes to a fresh temporary
@@ -44,10 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("overhead", "regret", "verification", "gil", "kernels"),
+        choices=("overhead", "regret", "verification", "gil", "kernels", "dask"),
         help="run one benchmark instead of all",
     )
-    parser.add_argument("--all", action="store_true", help="also run the (long) kernels benchmark")
+    parser.add_argument(
+        "--all", action="store_true", help="also run the (long) kernels and Dask benchmarks"
+    )
     parser.add_argument(
         "--wait-quiet",
         type=float,
@@ -113,6 +116,12 @@ def _run(quick: bool, out: Path, only: str | None, command: str, every: bool = F
         print("measuring kernels against pandas and peers...", file=sys.stderr, flush=True)
         results["kernels"] = kernels.run(quick)
         sections.append("## Kernels against peers\n\n" + kernels.markdown(results["kernels"]))
+    if only == "dask" or (only is None and every):
+        from benchmarks import dask_scaling
+
+        print("measuring a pipeline on Dask...", file=sys.stderr, flush=True)
+        results["dask"] = dask_scaling.run(quick)
+        sections.append("## Dask scaling\n\n" + dask_scaling.markdown(results["dask"]))
     results["machine"] = _report.machine()  # after the runs: the threading layer is known
     results["wall_seconds"] = time.perf_counter() - started
     results["load"] = load.result()

@@ -55,10 +55,13 @@ from vecpipe.variant import KINDS, Variant
 from vecpipe.wisdom import wisdom
 
 if TYPE_CHECKING:
+    from vecpipe import dask
     from vecpipe.testing import VerificationReport, spec, verify
 
-# Verification needs Hypothesis: it is imported on first use, so `import vecpipe` stays light.
-_LAZY = {
+# Verification needs Hypothesis, vp.dask needs Dask: each is imported on first use, so
+# `import vecpipe` stays light.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "dask": ("vecpipe.dask", None),
     "spec": ("vecpipe.testing", "spec"),
     "verify": ("vecpipe.testing", "verify"),
     "VerificationReport": ("vecpipe.testing", "VerificationReport"),
@@ -68,7 +71,8 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module), attribute)
+        imported = importlib.import_module(module)
+        value = imported if attribute is None else getattr(imported, attribute)
         globals()[name] = value
         return value
     msg = f"module 'vecpipe' has no attribute {name!r}"
@@ -116,6 +120,7 @@ __all__ = [
     "__version__",
     "close",
     "config",
+    "dask",
     "engine",
     "exact",
     "get_config",

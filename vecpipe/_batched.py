@@ -9,7 +9,8 @@ __all__ = ["Batched"]
 
 
 class Batched:
-    """``map`` and ``split`` for :class:`~vecpipe.Stage` and :class:`~vecpipe.Pipeline`."""
+    """``map``, ``split`` and ``to_dask``: what :class:`~vecpipe.Stage` and
+    :class:`~vecpipe.Pipeline` share."""
 
     def map(
         self,
@@ -70,3 +71,48 @@ class Batched:
 
         target: Any = self  # a Stage or a Pipeline
         return split(target, *args, workers=workers, chunks=chunks, executor=executor, **kwargs)
+
+    def to_dask(
+        self,
+        data: Any,
+        *args: Any,
+        meta: Any = None,
+        sample: Any = None,
+        by: Any = None,
+        tune: bool | int = True,
+        threads: int | None = None,
+        client: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Apply to every partition of a Dask DataFrame, Series or array (lazily).
+
+        See :func:`vecpipe.dask.map_partitions`: the meta comes from the reference on a
+        small sample, one partition is tuned here, and with a ``distributed`` client the
+        wisdom is shipped to the workers. For group-wise stages pass ``by=`` (the group
+        columns), or partitions will hold parts of groups.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import dask.dataframe as dd
+        >>> import vecpipe as vp
+        >>> pipe = vp.Pipeline([lambda s: s * 2, lambda s: s + 1])
+        >>> s = dd.from_pandas(pd.Series([1.0, 2.0, 3.0]), npartitions=2)
+        >>> pipe.to_dask(s).compute(scheduler="sync").tolist()
+        [3.0, 5.0, 7.0]
+        """
+        from vecpipe.dask import map_partitions
+
+        target: Any = self  # a Stage or a Pipeline
+        return map_partitions(
+            target,
+            data,
+            *args,
+            meta=meta,
+            sample=sample,
+            by=by,
+            tune=tune,
+            threads=threads,
+            client=client,
+            **kwargs,
+        )
