@@ -41,6 +41,14 @@ CASES = {
         np.arange(6.0),
         pd.Categorical(["lo", "hi", "lo", "mid", "hi", "lo"], categories=["lo", "mid", "hi"]),
     ),
+    # sorted keys and no NaN: pandas sums with np.add.reduceat (pairwise), not Kahan
+    "sorted-no-nan-long": (
+        RNG.normal(size=700) * np.exp(RNG.normal(size=700) * 8),
+        np.repeat([0, 1, 2, 3], [1, 9, 300, 390]),
+    ),
+    "sorted-equal-values": (np.full(42, 219687786701000.3), np.zeros(42, dtype=np.int64)),
+    "sorted-nan-key-first": (np.arange(5.0), np.array([np.nan, 1.0, 1.0, 2.0, 2.0])),
+    "nan-key-inside-sorted": (np.arange(5.0) * 1e15 + 0.3, np.array([1.0, np.nan, 1.0, 2.0, 2.0])),
     "empty": (np.array([]), np.array([], dtype=np.int64)),
     "length-1": (np.array([2.5]), np.array([4])),
 }

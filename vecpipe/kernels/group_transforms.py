@@ -152,7 +152,7 @@ def group_demean_stage(x, codes):
 
 @group_demean_stage.variant("numba")
 def _group_demean_numba(x, codes):
-    mean = _grouped._sum_core(x, codes, _grouped._ngroups(codes), True)
+    mean = _grouped._group_sums(x, codes, _grouped._ngroups(codes), True)
     out = np.empty(x.shape[0])
     _standardize(x, codes, mean, None, 0, x.shape[0], out)
     return out
@@ -163,7 +163,7 @@ def _group_demean_parallel(x, codes):
     # The group means are one serial pass (Kahan, in pandas' order); the subtraction, the
     # second pass over every row, runs in chunks.
     n = x.shape[0]
-    mean = _grouped._sum_core(x, codes, _grouped._ngroups(codes), True)
+    mean = _grouped._group_sums(x, codes, _grouped._ngroups(codes), True)
     out = np.empty(n)
     size = _grouped._chunk(n)
     for c in numba.prange((n + size - 1) // size):
@@ -184,7 +184,7 @@ def group_zscore_stage(x, codes):
 @group_zscore_stage.variant("numba")
 def _group_zscore_numba(x, codes):
     ng = _grouped._ngroups(codes)
-    mean = _grouped._sum_core(x, codes, ng, True)
+    mean = _grouped._group_sums(x, codes, ng, True)
     std = _grouped._var_core(x, codes, ng, 1, True)
     out = np.empty(x.shape[0])
     _standardize(x, codes, mean, std, 0, x.shape[0], out)
@@ -195,7 +195,7 @@ def _group_zscore_numba(x, codes):
 def _group_zscore_parallel(x, codes):
     n = x.shape[0]
     ng = _grouped._ngroups(codes)
-    mean = _grouped._sum_core(x, codes, ng, True)
+    mean = _grouped._group_sums(x, codes, ng, True)
     std = _grouped._var_core(x, codes, ng, 1, True)
     out = np.empty(n)
     size = _grouped._chunk(n)

@@ -14,9 +14,12 @@ Keys are factorized in plain Python into dense integer codes (integer arrays wit
 non-negative integers, and returns one value per code present, in code order. Its
 reference is the pandas groupby call on those two arrays; the Numba variants loop over
 the rows once, accumulating per group into O(groups) scratch, in pandas' order and with
-pandas' arithmetic (Kahan-compensated sums and means, Welford variances), so they are
-compared exactly (var and std to rounding). The parallel variants (count, min, max) give
-each chunk of rows its own accumulators (O(chunks x groups)) and merge them at the end.
+pandas' arithmetic, so they are compared exactly (var and std to rounding). pandas
+(3.1) sums in two ways, and so do we: with sorted keys and no NaN at all it uses
+``np.add.reduceat`` (NumPy's pairwise sum, which :func:`_pairwise` repeats operation for
+operation); otherwise Kahan-compensated sums; variances are Welford's. The parallel
+variants (count, min, max) give each chunk of rows its own accumulators (O(chunks x
+groups)) and merge them at the end.
 """
 
 from __future__ import annotations
@@ -46,9 +49,12 @@ __all__ = [
 ]
 
 _MAX_SIZE = 60
+# Codes: -1 is a dropped key. Sorted codes without NaN take pandas' other summation path
+# (pairwise); short draws and constant codes reach it often, and the fixed test cases
+# cover long sorted groups.
 _INPUTS = _spec.Spec(
     _spec.array("float64", max_size=_MAX_SIZE),
-    _spec.array("int64", max_size=_MAX_SIZE, min_value=0, max_value=6),
+    _spec.array("int64", max_size=_MAX_SIZE, min_value=-1, max_value=6),
 )
 _MIN_CHUNK = 1 << 16
 
@@ -75,7 +81,8 @@ def _rows(codes, ng):
     """Rows per code (NaN values included): a code with none is not in the result."""
     rows = np.zeros(ng, dtype=np.int64)
     for i in range(codes.shape[0]):
-        rows[codes[i]] += 1
+        if codes[i] >= 0:
+            rows[codes[i]] += 1
     return rows
 
 
@@ -121,9 +128,80 @@ def _sum_core(x, codes, ng, mean):
 
 
 @numba.njit(nogil=True, cache=True)
+def _sorted_without_nan(x, codes):
+    """pandas' test for its ``ufunc.reduceat`` path: sorted codes, no NaN in ``x``."""
+    for i in range(x.shape[0]):
+        if np.isnan(x[i]) or (i > 0 and codes[i] < codes[i - 1]):
+            return False
+    return True
+
+
+@numba.njit(nogil=True, cache=True)
+def _pairwise(x, lo, n):
+    """NumPy's pairwise sum of ``x[lo:lo + n]`` (``pairwise_sum_DOUBLE``), operation for
+    operation: 8 accumulators over blocks of up to 128, halves above that."""
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += x[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = x[lo], x[lo + 1], x[lo + 2], x[lo + 3]
+        r4, r5, r6, r7 = x[lo + 4], x[lo + 5], x[lo + 6], x[lo + 7]
+        i = 8
+        while i < n - n % 8:
+            r0 += x[lo + i]
+            r1 += x[lo + i + 1]
+            r2 += x[lo + i + 2]
+            r3 += x[lo + i + 3]
+            r4 += x[lo + i + 4]
+            r5 += x[lo + i + 5]
+            r6 += x[lo + i + 6]
+            r7 += x[lo + i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += x[lo + i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(x, lo, n2) + _pairwise(x, lo + n2, n - n2)
+
+
+@numba.njit(nogil=True, cache=True)
+def _segment_sums(x, codes, ng, mean):
+    """Sums (or means) of sorted, NaN-free groups as ``np.add.reduceat`` gives them."""
+    s = np.zeros(ng)
+    i = 0
+    n = x.shape[0]
+    while i < n and codes[i] < 0:  # dropped keys sort first
+        i += 1
+    while i < n:
+        g = codes[i]
+        j = i + 1
+        while j < n and codes[j] == g:
+            j += 1
+        total = x[i] + _pairwise(x, i + 1, j - i - 1)
+        s[g] = total / (j - i) if mean else total
+        i = j
+    return s
+
+
+@numba.njit(nogil=True, cache=True)
+def _group_sums(x, codes, ng, mean):
+    """Per-group sums or means with pandas' arithmetic, which has two paths (pandas 3.1):
+    sorted keys and no NaN anywhere go through ``np.add.reduceat`` (pairwise sums);
+    everything else through its Cython loop (Kahan)."""
+    if _sorted_without_nan(x, codes):
+        return _segment_sums(x, codes, ng, mean)
+    return _sum_core(x, codes, ng, mean)
+
+
+@numba.njit(nogil=True, cache=True)
 def _count_core(x, codes, lo, hi, cnt):
     for i in range(lo, hi):
-        if not np.isnan(x[i]):
+        if codes[i] >= 0 and not np.isnan(x[i]):
             cnt[codes[i]] += 1
 
 
@@ -132,9 +210,9 @@ def _ext_core(x, codes, lo, hi, m, is_max):
     # Strict comparisons, as pandas: the first of equal values (0.0 and -0.0) stays.
     for i in range(lo, hi):
         v = x[i]
-        if np.isnan(v):
-            continue
         g = codes[i]
+        if g < 0 or np.isnan(v):
+            continue
         if (v > m[g]) if is_max else (v < m[g]):
             m[g] = v
 
@@ -180,9 +258,9 @@ def _nth_core(x, codes, ng, last):
     seen = np.zeros(ng, dtype=np.bool_)
     for i in range(x.shape[0]):
         v = x[i]
-        if np.isnan(v):
-            continue
         g = codes[i]
+        if g < 0 or np.isnan(v):
+            continue
         if last or not seen[g]:
             out[g] = v
             seen[g] = True
@@ -194,7 +272,7 @@ def _prod_core(x, codes, ng):
     p = np.ones(ng)
     for i in range(x.shape[0]):
         v = x[i]
-        if not np.isnan(v):
+        if codes[i] >= 0 and not np.isnan(v):
             p[codes[i]] *= v
     return p
 
@@ -208,9 +286,14 @@ def _chunk(n):
 # -- stages ---------------------------------------------------------------------------------
 
 
+def _keys(codes: np.ndarray) -> np.ndarray:
+    """Codes as pandas keys: -1 (a dropped key) becomes NaN, which groupby drops."""
+    return codes if (codes >= 0).all() else np.where(codes < 0, np.nan, codes)
+
+
 def _reference(op: str) -> Any:
     def ref(x, codes):
-        out = getattr(pd.Series(x).groupby(np.asarray(codes)), op)()
+        out = getattr(pd.Series(x).groupby(_keys(codes)), op)()
         return out.to_numpy(dtype=np.int64 if op == "count" else np.float64)
 
     return ref
@@ -238,13 +321,13 @@ group_prod_stage = _make_stage("prod")
 @group_sum_stage.variant("numba")
 def _group_sum_numba(x, codes):
     ng = _ngroups(codes)
-    return _present(_sum_core(x, codes, ng, False), _rows(codes, ng))
+    return _present(_group_sums(x, codes, ng, False), _rows(codes, ng))
 
 
 @group_mean_stage.variant("numba")
 def _group_mean_numba(x, codes):
     ng = _ngroups(codes)
-    return _present(_sum_core(x, codes, ng, True), _rows(codes, ng))
+    return _present(_group_sums(x, codes, ng, True), _rows(codes, ng))
 
 
 @group_count_stage.variant("numba")
@@ -533,10 +616,7 @@ def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any
     func = f"group_{op}"
     drop = check_bool(func, "dropna", dropna)
     pair = check_bool(func, "return_keys", return_keys)
-    x, columns, codes, uniques, key_name, dropped = prepare(func, x, keys, drop)
-    if dropped:
-        keep = codes >= 0
-        columns, codes = [c[keep] for c in columns], np.ascontiguousarray(codes[keep])
+    x, columns, codes, uniques, key_name, _ = prepare(func, x, keys, drop)
     stage = STAGES[func]
     outs = [stage(values, codes) for values in columns]
     if isinstance(x, pd.DataFrame | pd.Series):
