@@ -7,6 +7,8 @@ behaviour checked is the same as on the whole year. Timings are never checked.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import inspect
 import io
 import json
 import pickle
@@ -19,12 +21,14 @@ import pytest
 import vecpipe as vp
 from vecpipe.demo import add_features, load_flights, run_demo
 from vecpipe.demo import flights as demo
+from vecpipe.demo.__main__ import main as demo_main
 from vecpipe.demo.report import FILES, DemoResult, StageResult, format_table
 
 ROWS = 20_000
 MISSING_AIRPORTS = {"BQN", "SJU", "STT", "PSE"}
 STAGE_NAMES = [f.stage.name for f in demo.FEATURES]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PLAIN_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "flights_plain.py"
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +206,41 @@ def test_add_features_names_the_missing_columns(flights):
         add_features(flights.drop(columns=["sched_minute"]))
 
 
+@pytest.fixture(scope="module")
+def plain():
+    """examples/flights_plain.py: the pipeline as first written, without vecpipe."""
+    spec = importlib.util.spec_from_file_location("flights_plain", PLAIN_EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _body(func) -> str:
+    source = inspect.getsource(func)
+    return source[source.index("def ") :]  # the decorators left out
+
+
+@pytest.mark.parametrize("feature", demo.FEATURES, ids=lambda f: f.stage.name)
+def test_references_are_the_plain_examples_functions_unchanged(feature, plain):
+    assert _body(feature.stage.reference) == _body(getattr(plain, feature.stage.name))
+
+
+def test_plain_example_gives_the_same_features(flights, plain):
+    expected = plain.add_features(flights)
+    got = add_features(flights)
+    for feature in demo.FEATURES:
+        column = feature.column
+        if column == "delay_category":
+            codes = expected[column].to_numpy()
+            np.testing.assert_array_equal(got[column].cat.codes.to_numpy(), codes)
+        else:
+            problem = feature.stage.equal.compare(
+                expected[column].to_numpy(dtype=float), got[column].to_numpy()
+            )
+            assert problem is None, f"{column}: {problem}"
+
+
 def test_stages_travel_to_other_processes_by_name():
     for feature in demo.FEATURES:
         assert pickle.loads(pickle.dumps(feature.stage)) is feature.stage
@@ -245,14 +284,22 @@ def test_demo_writes_the_report_folder(demo_run):
     assert results["machine"]["cores"] >= 1
 
 
-def test_demo_as_json_prints_one_json_document(tmp_path, capsys):
-    code = run_demo(rows=3_000, out=tmp_path / "report", progress=False, as_json=True)
-    document = json.loads(capsys.readouterr().out)
+def test_python_m_vecpipe_demo_json_prints_one_json_document(tmp_path, capsys):
+    out = tmp_path / "report"
+    code = demo_main(["--rows", "3000", "--json", "--no-progress", "--out", str(out)])
+    document = json.loads(capsys.readouterr().out)  # run_demo(as_json=True)
     assert code == 0
     assert document["rows"] == 3_000
     assert document["equal"] is True
     assert all(s["verified"] and s["equal"] for s in document["stages"])
-    assert document["report"] == str(tmp_path / "report")
+    assert document["report"] == str(out)
+
+
+def test_python_m_vecpipe_demo_rejects_a_bad_row_count(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        demo_main(["--rows", "0"])
+    assert exit_info.value.code == 2
+    assert "--rows 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
