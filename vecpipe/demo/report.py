@@ -66,6 +66,7 @@ class StageResult:
     verified: bool | None
     equal: bool
     difference: str = ""
+    identical: bool = False
     variants_passed: int = 0
     variants_verified: int = 0
 
@@ -128,9 +129,11 @@ class DemoResult:
     def verdict(self) -> str:
         """One sentence: do the accelerated results equal the reference's?"""
         if self.equal:
+            identical = sum(s.identical for s in self.stages)
             return (
                 f"All {len(self.stages)} feature columns computed by vecpipe equal the "
-                "reference's (each compared by its stage's equality policy)."
+                "reference's (each compared by its stage's equality policy; "
+                f"{identical} of {len(self.stages)} bit for bit)."
             )
         bad = [s for s in self.stages if not s.equal]
         details = "; ".join(f"{s.stage}: {s.difference}" for s in bad)

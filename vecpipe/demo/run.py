@@ -130,6 +130,7 @@ def _measure(rows: int | None, steps: _Steps) -> tuple[DemoResult, Any]:
                 verified=verified,
                 equal=difference is None,
                 difference=difference or "",
+                identical=vp.exact().compare(expected[f.column], out) is None,
                 variants_passed=sum(r.passed for r in tried),
                 variants_verified=len(tried),
             )
