@@ -164,8 +164,26 @@ def tail_cumulative_miles(distance, tail):
     return out
 
 
+def weather_risk(wind_mph, precip_inches, visib_miles):
+    """How rough the departure hour's weather was, from 0 (fine) to 4: poor visibility
+    (2 under a mile, 1 under three), strong wind (1 over 25 mph), rain or snow (1 over
+    0.1 inch). NaN when the hour has no weather record."""
+    if math.isnan(visib_miles):
+        return math.nan
+    risk = 0.0
+    if visib_miles < 1.0:
+        risk += 2.0
+    elif visib_miles < 3.0:
+        risk += 1.0
+    if wind_mph > 25.0:
+        risk += 1.0
+    if precip_inches > 0.1:
+        risk += 1.0
+    return risk
+
+
 def add_features(flights):
-    """The six feature columns, added to a copy of the flights."""
+    """The seven feature columns, added to a copy of the flights."""
     carrier, _ = pd.factorize(flights["carrier"])
     origin, _ = pd.factorize(flights["origin"])
     tail, _ = pd.factorize(flights["tailnum"])
@@ -183,6 +201,10 @@ def add_features(flights):
     out["tail_miles_to_date"] = tail_cumulative_miles(
         flights["distance"].to_numpy(dtype=float), tail
     )
+    out["weather_risk"] = [
+        weather_risk(w, p, v)
+        for w, p, v in zip(flights["wind_speed"], flights["precip"], flights["visib"], strict=True)
+    ]
     return out
 
 
@@ -191,7 +213,7 @@ def main(rows: int = 100_000) -> None:
     flights = load_flights(rows=rows)
     start = time.perf_counter()
     features = add_features(flights)
-    print(f"{len(features):,} flights, 6 features in {time.perf_counter() - start:.2f} s")
+    print(f"{len(features):,} flights, 7 features in {time.perf_counter() - start:.2f} s")
 
 
 if __name__ == "__main__":

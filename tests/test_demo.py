@@ -89,6 +89,18 @@ def test_destinations_missing_from_airports_have_nan_coordinates():
     assert full[["origin_lat", "origin_lon"]].notna().all().all()
 
 
+def test_each_flight_gets_the_weather_at_its_origin_in_its_hour(flights):
+    weather = pd.read_csv(demo._data_dir() / "weather.csv")
+    first = flights.iloc[0]
+    hour = weather[
+        (weather["origin"] == first["origin"]) & (weather["time_hour"] == first["time_hour"])
+    ]
+    assert len(hour) == 1
+    for name in demo.WEATHER:
+        assert first[name] == hour[name].iloc[0]
+    assert flights["visib"].notna().mean() > 0.95
+
+
 @pytest.mark.parametrize("rows", [0, -5, 2.5, True, "100"], ids=repr)
 def test_load_flights_rejects_bad_rows(rows):
     with pytest.raises(vp.InvalidArgument, match=r"rows="):
@@ -128,6 +140,16 @@ def test_great_circle_km_agrees_with_the_flights_own_distances(flights, inputs):
     assert known.mean() > 0.95
     miles = flights["distance"].to_numpy()[known]
     np.testing.assert_allclose(km[known] / 1.609344, miles, rtol=0.01)
+
+
+def test_weather_risk_scores_visibility_wind_and_precipitation():
+    with vp.config(mode="reference"):
+        got = demo.weather_risk(
+            np.array([5.0, 30.0, 5.0, np.nan, 40.0, 5.0]),
+            np.array([0.0, 0.0, 0.5, 0.0, 0.2, 0.0]),
+            np.array([10.0, 10.0, 2.0, 10.0, 0.5, np.nan]),
+        )
+    np.testing.assert_array_equal(got, [0.0, 1.0, 2.0, 0.0, 4.0, np.nan])
 
 
 def test_carrier_delay_zscore_equals_pandas(flights, inputs):
@@ -252,7 +274,7 @@ def test_stages_travel_to_other_processes_by_name():
 def test_demo_exits_0_when_every_result_equals_the_reference(demo_run):
     code, text, _ = demo_run
     assert code == 0
-    assert "All 6 feature columns computed by vecpipe equal the reference's" in text
+    assert "All 7 feature columns computed by vecpipe equal the reference's" in text
 
 
 def test_demo_table_has_a_row_per_stage_and_the_whole_pipeline(demo_run):
@@ -286,11 +308,13 @@ def test_demo_writes_the_report_folder(demo_run):
 
 def test_python_m_vecpipe_demo_json_prints_one_json_document(tmp_path, capsys):
     out = tmp_path / "report"
-    code = demo_main(["--rows", "3000", "--json", "--no-progress", "--out", str(out)])
+    argv = ["--rows", "3000", "--verify-examples", "5", "--json", "--no-progress"]
+    code = demo_main([*argv, "--out", str(out)])
     document = json.loads(capsys.readouterr().out)  # run_demo(as_json=True)
     assert code == 0
     assert document["rows"] == 3_000
     assert document["equal"] is True
+    assert document["verify_examples"] == 5
     assert all(s["verified"] and s["equal"] for s in document["stages"])
     assert document["report"] == str(out)
 
@@ -309,8 +333,9 @@ def test_python_m_vecpipe_demo_rejects_a_bad_row_count(capsys):
         ({"rows": "many"}, "rows="),
         ({"progress": "yes"}, "progress="),
         ({"as_json": 1}, "as_json="),
+        ({"verify_examples": 0}, "verify_examples="),
     ],
-    ids=["rows-zero", "rows-text", "progress-text", "as_json-int"],
+    ids=["rows-zero", "rows-text", "progress-text", "as_json-int", "verify_examples-zero"],
 )
 def test_run_demo_rejects_bad_arguments(options, name, tmp_path):
     with pytest.raises(vp.InvalidArgument, match=name):

