@@ -50,12 +50,14 @@ __all__ = [
     "WINDOW_MINUTES",
     "Feature",
     "add_features",
+    "assemble",
     "carrier_delay_zscore",
     "delay_category",
     "dep_minutes",
     "great_circle_km",
     "load_flights",
     "origin_delay_7d",
+    "prepare_inputs",
     "tail_cumulative_miles",
     "weather_risk",
 ]
@@ -671,6 +673,15 @@ def assemble(flights: pd.DataFrame, outputs: dict[str, np.ndarray]) -> pd.DataFr
 
     The flights' columns are not copied (pandas' copy-on-write keeps the two frames apart:
     changing one never changes the other).
+
+    Examples
+    --------
+    >>> from vecpipe.demo import flights as demo
+    >>> data = demo.load_flights(rows=100)
+    >>> inputs = demo.prepare_inputs(data)
+    >>> outputs = {f.column: f.stage(*f.arguments(inputs)) for f in demo.FEATURES}
+    >>> list(demo.assemble(data, outputs).columns[-2:])
+    ['tail_miles_to_date', 'weather_risk']
     """
     columns: dict[str, Any] = {}
     for feature in FEATURES:

@@ -19,9 +19,11 @@ import pandas as pd
 from vecpipe.explain import _seconds
 
 __all__ = [
+    "FILES",
     "DemoResult",
     "StageResult",
     "format_table",
+    "summary_text",
     "to_json",
     "write_report",
 ]
@@ -351,6 +353,18 @@ def write_report(result: DemoResult, features: pd.DataFrame, out: str | os.PathL
     -------
     pathlib.Path
         The folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from vecpipe.demo import add_features, load_flights
+    >>> from vecpipe.demo.report import DemoResult, StageResult, write_report
+    >>> stage = StageResult("f", "col", 2.0, 1.0, "numba", 0.001, True, True)
+    >>> result = DemoResult(500, {"cores": 2}, 0.1, 0.0, 0.0, 0.5, 5, (stage,), "")
+    >>> features = add_features(load_flights(rows=500))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sorted(p.name for p in write_report(result, features, folder).iterdir())
+    ['origin_delay_7d.png', 'results.json', 'stage_times.png', 'summary.md']
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
