@@ -223,6 +223,14 @@ def test_add_features_accelerated_equals_reference(flights):
             assert problem is None, f"{column}: {problem}"
 
 
+def test_add_features_keeps_a_partitions_index(flights):
+    part = flights.iloc[5_000:6_000]
+    features = add_features(part)
+    pd.testing.assert_index_equal(features.index, part.index)
+    expected = add_features(part.reset_index(drop=True))
+    pd.testing.assert_frame_equal(features.reset_index(drop=True), expected)
+
+
 def test_add_features_names_the_missing_columns(flights):
     with pytest.raises(vp.InvalidArgument, match="sched_minute"):
         add_features(flights.drop(columns=["sched_minute"]))

@@ -128,8 +128,9 @@ def load_flights(rows: int | None = None) -> pd.DataFrame:
         How many flights. None (the default) gives all 336,776. Fewer gives the first
         ``rows`` flights in scheduled order (the first weeks of January). More replicates
         the year: copy ``r`` is the same flights ``r`` years later (``year`` and
-        ``sched_minute`` shifted by 365 days), so the frame stays in time order and the
-        per-aircraft totals keep running.
+        ``sched_minute`` shifted by 365 days; ``time_hour`` and the weather stay those
+        of 2013), so the frame stays in time order and the per-aircraft totals keep
+        running.
 
     Returns
     -------
