@@ -23,7 +23,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/vecpipe demo
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check vecpipe tests benchmarks examples conftest.py

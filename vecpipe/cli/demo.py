@@ -33,7 +33,15 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="use the first N flights only (default: all of them)",
+        help="number of flights (default: all 336,776; fewer takes the first N in "
+        "scheduled order, more replicates the year)",
+    )
+    parser.add_argument(
+        "--verify-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Hypothesis examples per variant in the demo's verification (default 40)",
     )
     parser.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="where to write the report"
@@ -45,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``vecpipe demo``; return the demo's exit code."""
     if args.rows is not None and args.rows < 1:
         msg = f"--rows {args.rows}: pass a positive number of rows"
+        raise CLIError(msg)
+    if args.verify_examples is not None and args.verify_examples < 1:
+        msg = f"--verify-examples {args.verify_examples}: pass a positive number of examples"
         raise CLIError(msg)
     try:
         from vecpipe.demo import run_demo
@@ -58,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"vecpipe demo: error: cannot import the demo: {exc}", file=sys.stderr)
         return USAGE
-    code: int = run_demo(
-        rows=args.rows, out=args.out, progress=None if args.progress else False, as_json=args.json
-    )
+    options: dict[str, Any] = {
+        "rows": args.rows,
+        "out": args.out,
+        "progress": None if args.progress else False,
+        "as_json": args.json,
+    }
+    if args.verify_examples is not None:
+        options["verify_examples"] = args.verify_examples
+    code: int = run_demo(**options)
     return code
