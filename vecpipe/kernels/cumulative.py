@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
-from vecpipe.kernels import _core
+from vecpipe.kernels import _alloc, _core
 from vecpipe.kernels.moving import _sum_core
 from vecpipe.testing import spec as _spec
 
@@ -136,7 +136,7 @@ def cumsum_stage(x, skipna=True):
 
 @cumsum_stage.variant("numba")
 def _cumsum_numba(x, skipna=True):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _cumsum_core(x, 0, x.shape[0], out, skipna, -0.0, 0.0, True)
     return out
 
@@ -144,7 +144,7 @@ def _cumsum_numba(x, skipna=True):
 @cumsum_stage.variant("numba", parallel=True)
 def _cumsum_parallel(x, skipna=True):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n)
     chunks = (n + size - 1) // size
     sums = np.empty(chunks)
@@ -176,7 +176,7 @@ def cumprod_stage(x, skipna=True):
 
 @cumprod_stage.variant("numba")
 def _cumprod_numba(x, skipna=True):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _cumprod_core(x, 0, x.shape[0], out, skipna, 1.0)
     return out
 
@@ -202,7 +202,7 @@ def cummin_stage(x, skipna=True):
 
 @cummin_stage.variant("numba")
 def _cummin_numba(x, skipna=True):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _cumext_core(x, 0, x.shape[0], out, skipna, np.inf, False, True)
     return out
 
@@ -210,7 +210,7 @@ def _cummin_numba(x, skipna=True):
 @cummin_stage.variant("numba", parallel=True)
 def _cummin_parallel(x, skipna=True):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n)
     chunks = (n + size - 1) // size
     ext = np.empty(chunks)
@@ -232,7 +232,7 @@ def cummax_stage(x, skipna=True):
 
 @cummax_stage.variant("numba")
 def _cummax_numba(x, skipna=True):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _cumext_core(x, 0, x.shape[0], out, skipna, -np.inf, True, True)
     return out
 
@@ -240,7 +240,7 @@ def _cummax_numba(x, skipna=True):
 @cummax_stage.variant("numba", parallel=True)
 def _cummax_parallel(x, skipna=True):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n)
     chunks = (n + size - 1) // size
     ext = np.empty(chunks)
@@ -265,7 +265,7 @@ def _expanding_mean_numba(x, min_periods=1):
     # An expanding window is a rolling window as long as the data: pandas' running mean
     # (Kahan, exact results for constant runs) with nothing ever leaving it.
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     _sum_core(x, max(n, 1), min_periods, 0, n, out, True)
     return out
 

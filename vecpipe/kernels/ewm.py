@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
-from vecpipe.kernels import _core
+from vecpipe.kernels import _alloc, _core
 from vecpipe.testing import spec as _spec
 
 __all__ = ["STAGES", "ewm_mean", "ewm_std", "ewm_var"]
@@ -166,7 +166,7 @@ def ewm_mean_stage(x, com, adjust=True, ignore_na=False, min_periods=0):
 
 @ewm_mean_stage.variant("numba")
 def _ewm_mean_numba(x, com, adjust=True, ignore_na=False, min_periods=0):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _mean_core(x, com, adjust, ignore_na, min_periods, out)
     return out
 
@@ -179,7 +179,7 @@ def ewm_var_stage(x, com, adjust=True, ignore_na=False, min_periods=0, bias=Fals
 
 @ewm_var_stage.variant("numba")
 def _ewm_var_numba(x, com, adjust=True, ignore_na=False, min_periods=0, bias=False):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _var_core(x, com, adjust, ignore_na, min_periods, bias, False, out)
     return out
 
@@ -192,7 +192,7 @@ def ewm_std_stage(x, com, adjust=True, ignore_na=False, min_periods=0, bias=Fals
 
 @ewm_std_stage.variant("numba")
 def _ewm_std_numba(x, com, adjust=True, ignore_na=False, min_periods=0, bias=False):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _var_core(x, com, adjust, ignore_na, min_periods, bias, True, out)
     return out
 

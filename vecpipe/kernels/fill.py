@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
-from vecpipe.kernels import _core
+from vecpipe.kernels import _alloc, _core
 from vecpipe.testing import spec as _spec
 
 __all__ = ["STAGES", "bfill", "ffill"]
@@ -104,7 +104,7 @@ def ffill_stage(x, limit=None):
 @ffill_stage.variant("numba")
 def _ffill_numba(x, limit=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     _ffill_core(x, 0, n, out, _reach(n, limit), -1)
     return out
 
@@ -112,7 +112,7 @@ def _ffill_numba(x, limit=None):
 @ffill_stage.variant("numba", parallel=True)
 def _ffill_parallel(x, limit=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n)
     chunks = (n + size - 1) // size
     src = np.empty(chunks, dtype=np.int64)
@@ -138,7 +138,7 @@ def bfill_stage(x, limit=None):
 @bfill_stage.variant("numba")
 def _bfill_numba(x, limit=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     _bfill_core(x, 0, n, out, _reach(n, limit), -1)
     return out
 
@@ -146,7 +146,7 @@ def _bfill_numba(x, limit=None):
 @bfill_stage.variant("numba", parallel=True)
 def _bfill_parallel(x, limit=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n)
     chunks = (n + size - 1) // size
     src = np.empty(chunks, dtype=np.int64)

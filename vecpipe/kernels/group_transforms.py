@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
-from vecpipe.kernels import _core
+from vecpipe.kernels import _alloc, _core
 from vecpipe.kernels import grouped as _grouped
 from vecpipe.kernels import moving as _moving
 from vecpipe.testing import spec as _spec
@@ -63,7 +63,7 @@ def _keys(codes: np.ndarray) -> np.ndarray:
 
 @numba.njit(nogil=True, cache=True)
 def _cumsum_core(x, codes, ng):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     acc = np.zeros(ng)
     comp = np.zeros(ng)
     for i in range(x.shape[0]):
@@ -153,7 +153,7 @@ def group_demean_stage(x, codes):
 @group_demean_stage.variant("numba")
 def _group_demean_numba(x, codes):
     mean = _grouped._group_sums(x, codes, _grouped._ngroups(codes), True)
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _standardize(x, codes, mean, None, 0, x.shape[0], out)
     return out
 
@@ -164,7 +164,7 @@ def _group_demean_parallel(x, codes):
     # second pass over every row, runs in chunks.
     n = x.shape[0]
     mean = _grouped._group_sums(x, codes, _grouped._ngroups(codes), True)
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _grouped._chunk(n)
     for c in numba.prange((n + size - 1) // size):
         _standardize(x, codes, mean, None, c * size, min(n, c * size + size), out)
@@ -186,7 +186,7 @@ def _group_zscore_numba(x, codes):
     ng = _grouped._ngroups(codes)
     mean = _grouped._group_sums(x, codes, ng, True)
     std = _grouped._var_core(x, codes, ng, 1, True)
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _standardize(x, codes, mean, std, 0, x.shape[0], out)
     return out
 
@@ -197,7 +197,7 @@ def _group_zscore_parallel(x, codes):
     ng = _grouped._ngroups(codes)
     mean = _grouped._group_sums(x, codes, ng, True)
     std = _grouped._var_core(x, codes, ng, 1, True)
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _grouped._chunk(n)
     for c in numba.prange((n + size - 1) // size):
         _standardize(x, codes, mean, std, c * size, min(n, c * size + size), out)
@@ -218,7 +218,7 @@ def group_rolling_mean_stage(x, codes, window, min_periods=None):
 def _group_rolling_mean_numba(x, codes, window, min_periods=None):
     ng = _grouped._ngroups(codes)
     order, starts = _group_bounds(codes, ng)
-    out = np.full(x.shape[0], np.nan)
+    out = _alloc.full(x.shape[0], np.nan)
     minp = _moving._minp(window, min_periods)
     for g in range(ng):
         _rolling_group(x, order, starts, g, window, minp, out)
@@ -230,7 +230,7 @@ def _group_rolling_mean_parallel(x, codes, window, min_periods=None):
     # Groups are independent: one per task (rows of different groups never share a slot).
     ng = _grouped._ngroups(codes)
     order, starts = _group_bounds(codes, ng)
-    out = np.full(x.shape[0], np.nan)
+    out = _alloc.full(x.shape[0], np.nan)
     minp = _moving._minp(window, min_periods)
     for g in numba.prange(ng):
         _rolling_group(x, order, starts, g, window, minp, out)

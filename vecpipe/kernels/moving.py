@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
-from vecpipe.kernels import _core
+from vecpipe.kernels import _alloc, _core
 from vecpipe.testing import spec as _spec
 
 __all__ = [
@@ -242,7 +242,7 @@ def rolling_sum_stage(x, window, min_periods=None):
 
 @rolling_sum_stage.variant("numba")
 def _rolling_sum_numba(x, window, min_periods=None):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _sum_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, False)
     return out
 
@@ -250,7 +250,7 @@ def _rolling_sum_numba(x, window, min_periods=None):
 @rolling_sum_stage.variant("numba", parallel=True)
 def _rolling_sum_parallel(x, window, min_periods=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
         _sum_core(
@@ -267,7 +267,7 @@ def rolling_mean_stage(x, window, min_periods=None):
 
 @rolling_mean_stage.variant("numba")
 def _rolling_mean_numba(x, window, min_periods=None):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _sum_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, True)
     return out
 
@@ -275,7 +275,7 @@ def _rolling_mean_numba(x, window, min_periods=None):
 @rolling_mean_stage.variant("numba", parallel=True)
 def _rolling_mean_parallel(x, window, min_periods=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
         _sum_core(
@@ -292,7 +292,7 @@ def rolling_var_stage(x, window, min_periods=None, ddof=1):
 
 @rolling_var_stage.variant("numba")
 def _rolling_var_numba(x, window, min_periods=None, ddof=1):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _var_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, ddof, False)
     return out
 
@@ -300,7 +300,7 @@ def _rolling_var_numba(x, window, min_periods=None, ddof=1):
 @rolling_var_stage.variant("numba", parallel=True)
 def _rolling_var_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
         lo = c * size
@@ -316,7 +316,7 @@ def rolling_std_stage(x, window, min_periods=None, ddof=1):
 
 @rolling_std_stage.variant("numba")
 def _rolling_std_numba(x, window, min_periods=None, ddof=1):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _var_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, ddof, True)
     return out
 
@@ -324,7 +324,7 @@ def _rolling_std_numba(x, window, min_periods=None, ddof=1):
 @rolling_std_stage.variant("numba", parallel=True)
 def _rolling_std_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
         lo = c * size
@@ -340,7 +340,7 @@ def rolling_min_stage(x, window, min_periods=None):
 
 @rolling_min_stage.variant("numba")
 def _rolling_min_numba(x, window, min_periods=None):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _minmax_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, False)
     return out
 
@@ -348,7 +348,7 @@ def _rolling_min_numba(x, window, min_periods=None):
 @rolling_min_stage.variant("numba", parallel=True)
 def _rolling_min_parallel(x, window, min_periods=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
         _minmax_core(
@@ -365,7 +365,7 @@ def rolling_max_stage(x, window, min_periods=None):
 
 @rolling_max_stage.variant("numba")
 def _rolling_max_numba(x, window, min_periods=None):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _minmax_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, True)
     return out
 
@@ -373,7 +373,7 @@ def _rolling_max_numba(x, window, min_periods=None):
 @rolling_max_stage.variant("numba", parallel=True)
 def _rolling_max_parallel(x, window, min_periods=None):
     n = x.shape[0]
-    out = np.empty(n)
+    out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
         _minmax_core(
@@ -390,7 +390,7 @@ def rolling_count_stage(x, window, min_periods=None):
 
 @rolling_count_stage.variant("numba")
 def _rolling_count_numba(x, window, min_periods=None):
-    out = np.empty(x.shape[0])
+    out = _alloc.empty(x.shape[0])
     _count_core(x, window, _minp(window, min_periods), 0, x.shape[0], out)
     return out
 
