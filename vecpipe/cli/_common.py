@@ -91,6 +91,44 @@ _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmg]?)\s*$", re.IGNOR
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
 
 
+def command_parser(
+    subparsers: Any,
+    parent: argparse.ArgumentParser,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    epilog: str | None = None,
+    target: str | None = None,
+) -> argparse.ArgumentParser:
+    """One command's parser, in the shape every command shares.
+
+    ``target`` is the positional argument's kind: ``"stages"`` (MODULE[:OBJECT], a stage,
+    a pipeline or a whole module), ``"function"`` (MODULE:FUNCTION) or None (no target).
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        parents=[parent],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if target == "stages":
+        parser.add_argument(
+            "target",
+            metavar="MODULE[:OBJECT]",
+            help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
+        )
+    elif target == "function":
+        parser.add_argument(
+            "target",
+            metavar="MODULE:FUNCTION",
+            help="the function to run (pkg.mod:f or file.py:f)",
+        )
+    return parser
+
+
 def parse_size(text: str) -> int:
     """Parse an input size: ``1000``, ``1e6``, ``10k``, ``2M`` (argparse ``type=``).
 

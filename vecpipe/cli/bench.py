@@ -22,6 +22,7 @@ from vecpipe.cli._common import (
     CLIError,
     Target,
     clean_json,
+    command_parser,
     load_targets,
     names_object,
     one_line,
@@ -68,18 +69,14 @@ COLUMNS = (
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Register the ``bench`` command."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
+        parent,
         "bench",
         help=HELP,
         description=DESCRIPTION,
         epilog=EXAMPLES,
-        parents=[parent],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "target",
-        metavar="MODULE[:OBJECT]",
-        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
+        target="stages",
     )
     size_options(parser)
     parser.add_argument(

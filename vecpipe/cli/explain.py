@@ -7,6 +7,7 @@ from typing import Any
 
 from vecpipe.cli._common import (
     OK,
+    command_parser,
     frame_records,
     load_targets,
     names_object,
@@ -33,18 +34,14 @@ examples:
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Register the ``explain`` command."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
+        parent,
         "explain",
         help=HELP,
         description=DESCRIPTION,
         epilog=EXAMPLES,
-        parents=[parent],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "target",
-        metavar="MODULE[:OBJECT]",
-        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
+        target="stages",
     )
     size_options(parser)
     parser.set_defaults(run=run)

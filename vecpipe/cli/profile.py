@@ -27,6 +27,7 @@ from vecpipe.cli._common import (
     OK,
     USER_CODE,
     CLIError,
+    command_parser,
     load_callable,
     one_line,
     print_json,
@@ -55,16 +56,14 @@ PER_ELEMENT_CALLS = 1000
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Register the ``profile`` command."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
+        parent,
         "profile",
         help=HELP,
         description=DESCRIPTION,
         epilog=EXAMPLES,
-        parents=[parent],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "target", metavar="MODULE:FUNCTION", help="the function to run (pkg.mod:f or file.py:f)"
+        target="function",
     )
     parser.add_argument(
         "--args",

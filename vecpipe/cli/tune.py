@@ -10,6 +10,7 @@ from vecpipe.cli._common import (
     USER_CODE,
     CLIError,
     Target,
+    command_parser,
     load_targets,
     names_object,
     one_line,
@@ -44,18 +45,14 @@ _COLUMNS = ("target", "stage", "size", "input", "chosen", "how", "seconds", "rea
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Register the ``tune`` command."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
+        parent,
         "tune",
         help=HELP,
         description=DESCRIPTION,
         epilog=EXAMPLES,
-        parents=[parent],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "target",
-        metavar="MODULE[:OBJECT]",
-        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
+        target="stages",
     )
     size_options(parser)
     parser.set_defaults(run=run)

@@ -11,6 +11,7 @@ from vecpipe.cli._common import (
     OK,
     CLIError,
     Target,
+    command_parser,
     load_targets,
     names_object,
     print_json,
@@ -34,18 +35,14 @@ examples:
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Register the ``verify`` command."""
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
+        parent,
         "verify",
         help=HELP,
         description=DESCRIPTION,
         epilog=EXAMPLES,
-        parents=[parent],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "target",
-        metavar="MODULE[:OBJECT]",
-        help="a stage or pipeline (pkg.mod:name or file.py:name), or a module (all of its)",
+        target="stages",
     )
     parser.add_argument(
         "--max-examples",
