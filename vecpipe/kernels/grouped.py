@@ -475,7 +475,9 @@ STAGES: dict[str, vp.Stage] = {
 # -- public functions -----------------------------------------------------------------------
 
 
-def _factorize(func: str, keys: Any, n: int, dropna: bool) -> tuple[Any, np.ndarray, Any, bool]:
+def _factorize(
+    func: str, keys: Any, n: int, dropna: bool, need_uniques: bool = True
+) -> tuple[Any, np.ndarray, Any, bool]:
     """Codes for ``keys`` (-1: a row to drop), the sorted distinct keys, their name, and
     whether any row is dropped."""
     name = keys.name if isinstance(keys, pd.Series) else None
@@ -496,7 +498,7 @@ def _factorize(func: str, keys: Any, n: int, dropna: bool) -> tuple[Any, np.ndar
     if isinstance(data, pd.arrays.NumpyExtensionArray):
         data = data.to_numpy()
     if isinstance(data, np.ndarray) and data.dtype.kind in "iub":
-        uniques, codes = _integer_codes(data)
+        uniques, codes = _integer_codes(data, need_uniques)
         return uniques, codes, name, False
     factorized: tuple[Any, Any] = pd.factorize(data, sort=True, use_na_sentinel=True)
     codes = np.asarray(factorized[0], dtype=np.int64)
@@ -535,12 +537,13 @@ def _shifted_codes(keys, lo, span, shift):
     return codes, np.flatnonzero(seen)
 
 
-def _integer_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _integer_codes(keys: np.ndarray, need_uniques: bool) -> tuple[np.ndarray | None, np.ndarray]:
     """Integer keys: ``(sorted distinct keys, codes)``, without sorting when they are dense.
 
     Keys spanning at most ``max(4 n, 65536)`` values are their own codes (shifted by the
     smallest): codes with no rows simply never appear in a result, so no relabelling pass
-    is needed (measured at 10^6 keys: 4 ms against 60 ms for ``np.unique``).
+    is needed (measured at 10^6 keys: 4 ms against 60 ms for ``np.unique``). Without
+    ``need_uniques``, int64 keys from 0 are read once (their range), not twice.
     """
     n = keys.shape[0]
     if n == 0:
@@ -552,6 +555,8 @@ def _integer_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         uniques, inverse = np.unique(keys, return_inverse=True)
         return uniques, inverse.astype(np.int64).reshape(-1)
     own = lo == 0 and keys.dtype == np.int64 and keys.flags.c_contiguous
+    if own and not need_uniques:
+        return None, keys
     codes, present = _shifted_codes(keys, lo, hi - lo + 1, not own)
     return (present + lo).astype(keys.dtype), keys if own else codes
 
@@ -562,7 +567,7 @@ class Grouping(NamedTuple):
     x: Any  # the data (a DataFrame without its key column)
     columns: list[np.ndarray]  # float64, C-contiguous: one per column
     codes: np.ndarray  # int64 >= 0 per row; -1: the key is missing and dropped
-    uniques: Any  # the distinct keys in code order
+    uniques: Any  # the distinct keys in code order (None if not asked for and not needed)
     key_name: Any  # the name of the result's index
     dropped: bool  # whether any code is -1
 
@@ -573,7 +578,7 @@ def check_bool(func: str, name: str, value: object) -> bool:
     return bool(value)
 
 
-def prepare(func: str, x: Any, keys: Any, dropna: bool) -> Grouping:
+def prepare(func: str, x: Any, keys: Any, dropna: bool, *, need_uniques: bool = True) -> Grouping:
     """The float64 columns of ``x`` and its keys as codes (-1: a dropped key).
 
     One 1-D array for an array or Series, one per column for a DataFrame, in which every
@@ -608,7 +613,7 @@ def prepare(func: str, x: Any, keys: Any, dropna: bool) -> Grouping:
         columns = [_core._float_values(func, arr, "the array")]
     else:
         _core.reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
-    uniques, codes, key_name, dropped = _factorize(func, keys, len(x), dropna)
+    uniques, codes, key_name, dropped = _factorize(func, keys, len(x), dropna, need_uniques)
     return Grouping(x, columns, np.ascontiguousarray(codes), uniques, key_name, dropped)
 
 
@@ -616,7 +621,8 @@ def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any
     func = f"group_{op}"
     drop = check_bool(func, "dropna", dropna)
     pair = check_bool(func, "return_keys", return_keys)
-    x, columns, codes, uniques, key_name, _ = prepare(func, x, keys, drop)
+    want = pair or isinstance(x, pd.DataFrame | pd.Series)
+    x, columns, codes, uniques, key_name, _ = prepare(func, x, keys, drop, need_uniques=want)
     stage = STAGES[func]
     outs = [stage(values, codes) for values in columns]
     if isinstance(x, pd.DataFrame | pd.Series):
