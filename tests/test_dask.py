@@ -257,9 +257,10 @@ def test_flights_features_on_unaligned_partitions_differ_only_where_grouped(flig
 
 def test_flights_with_repeated_index_labels_are_refused_when_computed(flights):
     part = flights.iloc[:400].set_axis(np.arange(400) // 2)  # every label twice
-    lazy = add_features_dask(dd.from_pandas(part, npartitions=2), tune=False)
-    with vp.config(mode="reference"), pytest.raises(InvalidArgument, match="repeated labels"):
-        lazy.compute(scheduler="sync")
+    with vp.config(mode="reference"):
+        lazy = add_features_dask(dd.from_pandas(part, npartitions=2))
+        with pytest.raises(InvalidArgument, match="repeated labels"):
+            lazy.compute(scheduler="sync")
 
 
 def test_importing_vecpipe_does_not_import_dask():

@@ -275,9 +275,14 @@ def test_add_features_rejects_bad_features(flights, features, message):
         add_features(flights, features=features)
 
 
-def test_prepare_inputs_rejects_a_column_the_pipeline_does_not_take(flights):
-    with pytest.raises(vp.InvalidArgument, match=r"columns=\['year'\] names 'year'"):
-        demo.prepare_inputs(flights, columns=["year"])
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [(["year"], r"columns=\['year'\] names 'year'"), (3, r"columns=3 names 3")],
+    ids=["not-an-input", "number"],
+)
+def test_prepare_inputs_rejects_a_column_the_pipeline_does_not_take(flights, columns, message):
+    with pytest.raises(vp.InvalidArgument, match=message):
+        demo.prepare_inputs(flights, columns=columns)
 
 
 @pytest.fixture(scope="module")

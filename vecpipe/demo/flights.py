@@ -664,7 +664,10 @@ _REQUIRED = (*_FLOAT_INPUTS, *_INT_INPUTS, *_KEY_INPUTS)
 def _check_columns(columns: Any) -> tuple[str, ...]:
     if columns is None:
         return _REQUIRED
-    names = (columns,) if isinstance(columns, str) else tuple(columns)
+    try:
+        names = (columns,) if isinstance(columns, str) else tuple(columns)
+    except TypeError:
+        names = (columns,)
     unknown = [c for c in names if c not in _REQUIRED]
     if unknown:
         msg = (
