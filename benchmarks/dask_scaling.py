@@ -3,8 +3,8 @@
 The pipeline is the flights demo's (``vecpipe/demo/flights.py``): seven features, four
 computed row by row and three within groups keyed three ways (z-score per carrier,
 7-day moving mean per origin, miles to date per aircraft), on the flights of 2013
-replicated to about two million rows (``load_flights(rows=...)``: copy ``r`` is the same
-year ``r`` years later). On Dask it runs as :func:`~vecpipe.demo.flights.add_features_dask`
+replicated to four years, 1.35 million rows (``load_flights(rows=...)``: copy ``r`` is
+the same year ``r`` years later). On Dask it runs as :func:`~vecpipe.demo.flights.add_features_dask`
 does: the row-wise features on the flights' partitions, each group-wise feature on its
 few columns shuffled on its key, then joined back; its result equals ``add_features`` on
 the whole table. Each run ends with a small aggregate per (origin, carrier), so little
@@ -47,7 +47,7 @@ from benchmarks._report import fmt_time, table
 from vecpipe.demo import flights as demo
 
 #: Years of flights (copies of 2013): 4 x 336,776 = 1,347,104 rows (the whole Dask
-#: benchmark in about 4 minutes on a 2-core VM; 6 years, 2 million rows, took 5 to 6).
+#: benchmark in about 4 minutes on a 2-core VM; 6 years, 2 million rows, an estimated 5-6).
 YEARS = 4
 #: Partitions per year.
 PARTS_PER_YEAR = 2
