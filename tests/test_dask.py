@@ -1,8 +1,9 @@
 """vecpipe on Dask: the threaded scheduler and a real two-process ``distributed`` cluster.
 
-Every distributed result is compared with the single-machine result on the same data.
-The stages live in ``dask_stages`` (an importable module), since worker processes find
-stages by module and name.
+Every distributed result is compared with the single-machine result on the same data,
+the demo's flights pipeline (``add_features_dask``) included. The stages live in
+``dask_stages`` and ``vecpipe.demo.flights`` (importable modules), since worker processes
+find stages by module and name.
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ import pytest
 from distributed import Client, LocalCluster
 
 import vecpipe as vp
+from vecpipe.demo import add_features, load_flights
+from vecpipe.demo import flights as demo
+from vecpipe.demo.flights import add_features_dask
 from vecpipe.errors import InvalidArgument, VariantFailedWarning
 
 ROWS = 20_000
 PARTITIONS = 4
+FLIGHT_PARTITIONS = 6
+GROUP_WISE = [f.column for f in demo.FEATURES if f.by is not None]
+ROW_WISE = [f.column for f in demo.FEATURES if f.by is None]
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +84,42 @@ def frame() -> pd.DataFrame:
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_index()
+
+
+@pytest.fixture(scope="module")
+def flights() -> pd.DataFrame:
+    """The first 20,000 flights of 2013 (the first weeks of January), in time order."""
+    return load_flights(rows=ROWS)
+
+
+def _single_machine(flights: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """``add_features`` on the whole table in this process, its text columns in the string
+    dtype of ``like`` (Dask converts text columns when it takes a frame:
+    ``dataframe.convert-string``; the values are the same)."""
+    expected = add_features(flights)
+    text = {
+        c: like[c].dtype
+        for c in flights.columns
+        if isinstance(like[c].dtype, pd.StringDtype) and like[c].dtype != expected[c].dtype
+    }
+    return expected.astype(text)
+
+
+def _assert_features_equal(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Same rows, order and flights columns; each feature by its stage's equality policy."""
+    pd.testing.assert_index_equal(got.index, expected.index)
+    assert list(got.columns) == list(expected.columns)
+    features = {f.column for f in demo.FEATURES}
+    flight_columns = [c for c in expected.columns if c not in features]
+    pd.testing.assert_frame_equal(got[flight_columns], expected[flight_columns])
+    for feature in demo.FEATURES:
+        column = feature.column
+        if column == "delay_category":
+            pd.testing.assert_series_equal(got[column], expected[column])
+            continue
+        assert got[column].dtype == expected[column].dtype, column
+        problem = feature.stage.equal.compare(expected[column].to_numpy(), got[column].to_numpy())
+        assert problem is None, f"{column}: {problem}"
 
 
 # -- the threaded scheduler: one process ---------------------------------------------------------
@@ -197,6 +240,42 @@ def test_a_variant_failing_on_a_partition_falls_back_to_the_reference(frame):
     assert bool(table.loc["reference", "chosen"])
 
 
+def test_the_flights_pipeline_equals_the_whole_table_bit_for_bit(flights):
+    # The references on the threaded scheduler: every column exactly the single-machine
+    # result, rows in the same order, although each group-wise feature ran on partitions
+    # shuffled on its own key.
+    ddf = dd.from_pandas(flights, npartitions=FLIGHT_PARTITIONS)
+    with vp.config(mode="reference"):
+        lazy = add_features_dask(ddf)
+        got = lazy.compute(scheduler="threads")
+        expected = _single_machine(flights, got)
+    assert lazy.divisions == ddf.divisions
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    passes = vp.dask.runs().groupby("stage")["partition"].nunique()
+    assert passes["add_features"] == FLIGHT_PARTITIONS  # the row-wise pass: every partition
+    assert passes["_group_pass"] == FLIGHT_PARTITIONS  # the group-wise passes, shuffled
+
+
+def test_flights_features_on_unaligned_partitions_differ_only_where_grouped(flights):
+    # Without the passes, each partition's groups are partial: the row-wise features still
+    # equal the whole table's, the group-wise ones do not.
+    ddf = dd.from_pandas(flights, npartitions=FLIGHT_PARTITIONS)
+    with vp.config(mode="reference"):
+        got = vp.dask.map_partitions(add_features, ddf).compute(scheduler="threads")
+        expected = add_features(flights)
+    pd.testing.assert_frame_equal(got[ROW_WISE], expected[ROW_WISE], check_exact=True)
+    for column in GROUP_WISE:
+        assert not np.allclose(got[column], expected[column], equal_nan=True), column
+
+
+def test_flights_with_repeated_index_labels_are_refused_when_computed(flights):
+    part = flights.iloc[:400].set_axis(np.arange(400) // 2)  # every label twice
+    with vp.config(mode="reference"):
+        lazy = add_features_dask(dd.from_pandas(part, npartitions=2))
+        with pytest.raises(InvalidArgument, match="repeated labels"):
+            lazy.compute(scheduler="sync")
+
+
 def test_importing_vecpipe_does_not_import_dask():
     code = "import sys, vecpipe; assert 'dask' not in sys.modules; vecpipe.dask; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -278,6 +357,26 @@ def test_a_worker_killed_mid_computation_leaves_the_result_complete(client, fram
     assert all(o.startswith("imported") for o in outcomes), outcomes  # the new one too
 
 
+def test_the_flights_pipeline_on_a_cluster_equals_the_single_machine_result(client, flights):
+    # vecpipe's variants, tuned here and shipped, on two worker processes; compared with
+    # add_features on the whole table in this process, column by column.
+    ddf = dd.from_pandas(flights, npartitions=FLIGHT_PARTITIONS)
+    got = add_features_dask(ddf, client=client).compute(scheduler=client)
+    _assert_features_equal(got, _single_machine(flights, got))
+    ran = vp.dask.runs(client)
+    assert set(ran["stage"]) == {"add_features", "_group_pass"}
+    assert set(ran["partition"]) == set(range(FLIGHT_PARTITIONS))
+    assert ran["worker"].nunique() == 2  # both workers had a share
+
+
+def test_the_flights_references_on_a_cluster_equal_the_whole_table_bit_for_bit(client, flights):
+    ddf = dd.from_pandas(flights, npartitions=FLIGHT_PARTITIONS)
+    with vp.config(mode="reference"):
+        got = add_features_dask(ddf, client=client).compute(scheduler=client)
+        expected = _single_machine(flights, got)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
 def test_a_stage_workers_cannot_import_is_refused_before_anything_runs(client, frame):
     @vp.stage(auto=False)
     def local(df):
@@ -321,6 +420,20 @@ BAD_CALLS = {
     ),
     "explain of a function": (lambda: vp.dask.explain(len), "target=.*not a stage"),
     "ship without a client": (lambda: vp.dask.ship_wisdom(), "no default distributed client"),
+    "flights not a dask frame": (
+        lambda: add_features_dask(ds.trips(10)),
+        "flights=DataFrame is not a Dask DataFrame",
+    ),
+    "flights without its columns": (
+        lambda: add_features_dask(_DDF),
+        "flights lacks the column.*dep_time",
+    ),
+    "flights with unknown divisions": (
+        lambda: add_features_dask(
+            dd.from_pandas(load_flights(rows=50), npartitions=2).clear_divisions()
+        ),
+        "flights has unknown divisions",
+    ),
 }
 
 

@@ -236,6 +236,55 @@ def test_add_features_names_the_missing_columns(flights):
         add_features(flights.drop(columns=["sched_minute"]))
 
 
+def test_add_features_computes_the_features_chosen_in_pipeline_order(flights):
+    chosen = ["weather_risk", "carrier_delay_z", "dep_minute"]
+    with vp.config(mode="reference"):
+        whole = add_features(flights)
+        got = add_features(flights, features=chosen)
+    assert list(got.columns) == [*flights.columns, "dep_minute", "carrier_delay_z", "weather_risk"]
+    pd.testing.assert_frame_equal(got, whole[list(got.columns)], check_exact=True)
+
+
+@pytest.mark.parametrize("feature", demo.FEATURES, ids=lambda f: f.column)
+def test_each_feature_needs_only_its_inputs(flights, feature):
+    # Each feature alone, on the columns it names: what a pass on Dask does, on a
+    # projection of the flights. A group-wise feature names its key among its inputs.
+    assert feature.by is None or feature.by in feature.inputs
+    narrow = flights[list(feature.inputs)]
+    with vp.config(mode="reference"):
+        got = add_features(narrow, features=[feature.column])
+        expected = add_features(flights)[feature.column]
+    assert list(got.columns) == [*feature.inputs, feature.column]
+    pd.testing.assert_series_equal(got[feature.column], expected, check_exact=True)
+    with pytest.raises(vp.InvalidArgument, match=feature.inputs[0]):
+        add_features(narrow.drop(columns=[feature.inputs[0]]), features=[feature.column])
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        ("dep_minute", r"features='dep_minute' is a string"),
+        (["dep_minute", "nope"], r"features=.* names no feature \('nope'\)"),
+        ([], r"features=\[\] is empty"),
+        (3, r"features=3 is not a list"),
+    ],
+    ids=["string", "unknown", "empty", "number"],
+)
+def test_add_features_rejects_bad_features(flights, features, message):
+    with pytest.raises(vp.InvalidArgument, match=message):
+        add_features(flights, features=features)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [(["year"], r"columns=\['year'\] names 'year'"), (3, r"columns=3 names 3")],
+    ids=["not-an-input", "number"],
+)
+def test_prepare_inputs_rejects_a_column_the_pipeline_does_not_take(flights, columns, message):
+    with pytest.raises(vp.InvalidArgument, match=message):
+        demo.prepare_inputs(flights, columns=columns)
+
+
 @pytest.fixture(scope="module")
 def plain():
     """examples/flights_plain.py: the pipeline as first written, without vecpipe."""

@@ -19,8 +19,9 @@ Grouped stages take integer group codes, as ``pd.factorize`` gives them: a negat
 means "no group" (a missing key, such as a flight with no tail number), and such rows get
 NaN, as in pandas' ``groupby``.
 
-:func:`add_features` runs the whole pipeline on a frame of flights and returns a new frame
-with the feature columns added.
+:func:`add_features` runs the whole pipeline (or the features chosen) on a frame of flights
+and returns a new frame with the feature columns added; :func:`add_features_dask` does the
+same on a Dask DataFrame, each group-wise feature on partitions aligned with its key.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import importlib.util
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -40,6 +41,9 @@ import pandas as pd
 import vecpipe as vp
 from vecpipe.errors import InvalidArgument
 from vecpipe.testing import spec as _spec
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 __all__ = [
     "COLUMNS",
@@ -50,6 +54,7 @@ __all__ = [
     "WINDOW_MINUTES",
     "Feature",
     "add_features",
+    "add_features_dask",
     "assemble",
     "carrier_delay_zscore",
     "delay_category",
@@ -580,11 +585,20 @@ class Feature:
     arguments : callable
         ``arguments(inputs)`` -> the stage's positional arguments, from the prepared
         inputs (see :func:`prepare_inputs`).
+    inputs : tuple of str
+        The columns of the flights that ``arguments`` takes (the keys of ``inputs`` it
+        reads).
+    by : str or None
+        The column whose groups the stage works within (``carrier``, ``origin``,
+        ``tailnum``), or None for a feature computed row by row. A group-wise feature
+        equals the whole table's only on rows holding whole groups, in time order.
     """
 
     column: str
     stage: vp.Stage
     arguments: Callable[[dict[str, np.ndarray]], tuple[np.ndarray, ...]]
+    inputs: tuple[str, ...] = ()
+    by: str | None = None
 
 
 def _category_column(codes: np.ndarray) -> pd.Categorical[str]:
@@ -593,21 +607,41 @@ def _category_column(codes: np.ndarray) -> pd.Categorical[str]:
 
 #: The pipeline: each feature column, its stage and its arguments, in the order run.
 FEATURES: tuple[Feature, ...] = (
-    Feature("dep_minute", dep_minutes, lambda c: (c["dep_time"],)),
+    Feature("dep_minute", dep_minutes, lambda c: (c["dep_time"],), ("dep_time",)),
     Feature(
         "distance_km",
         great_circle_km,
         lambda c: (c["origin_lat"], c["origin_lon"], c["dest_lat"], c["dest_lon"]),
+        ("origin_lat", "origin_lon", "dest_lat", "dest_lon"),
     ),
-    Feature("carrier_delay_z", carrier_delay_zscore, lambda c: (c["arr_delay"], c["carrier"])),
+    Feature(
+        "carrier_delay_z",
+        carrier_delay_zscore,
+        lambda c: (c["arr_delay"], c["carrier"]),
+        ("arr_delay", "carrier"),
+        by="carrier",
+    ),
     Feature(
         "origin_delay_7d",
         origin_delay_7d,
         lambda c: (c["arr_delay"], c["origin"], c["sched_minute"]),
+        ("arr_delay", "origin", "sched_minute"),
+        by="origin",
     ),
-    Feature("delay_category", delay_category, lambda c: (c["arr_delay"],)),
-    Feature("tail_miles_to_date", tail_cumulative_miles, lambda c: (c["distance"], c["tailnum"])),
-    Feature("weather_risk", weather_risk, lambda c: (c["wind_speed"], c["precip"], c["visib"])),
+    Feature("delay_category", delay_category, lambda c: (c["arr_delay"],), ("arr_delay",)),
+    Feature(
+        "tail_miles_to_date",
+        tail_cumulative_miles,
+        lambda c: (c["distance"], c["tailnum"]),
+        ("distance", "tailnum"),
+        by="tailnum",
+    ),
+    Feature(
+        "weather_risk",
+        weather_risk,
+        lambda c: (c["wind_speed"], c["precip"], c["visib"]),
+        ("wind_speed", "precip", "visib"),
+    ),
 )
 
 _FLOAT_INPUTS = (
@@ -627,16 +661,47 @@ _KEY_INPUTS = ("carrier", "origin", "tailnum")
 _REQUIRED = (*_FLOAT_INPUTS, *_INT_INPUTS, *_KEY_INPUTS)
 
 
-def prepare_inputs(flights: pd.DataFrame) -> dict[str, np.ndarray]:
+def _check_columns(columns: Any) -> tuple[str, ...]:
+    if columns is None:
+        return _REQUIRED
+    try:
+        names = (columns,) if isinstance(columns, str) else tuple(columns)
+    except TypeError:
+        names = (columns,)
+    unknown = [c for c in names if c not in _REQUIRED]
+    if unknown:
+        msg = (
+            f"prepare_inputs: columns={columns!r} names {', '.join(map(repr, unknown))}, "
+            f"which the pipeline does not take; pick among {', '.join(_REQUIRED)}"
+        )
+        raise InvalidArgument(msg)
+    return tuple(c for c in _REQUIRED if c in names)
+
+
+def prepare_inputs(flights: pd.DataFrame, columns: Any = None) -> dict[str, np.ndarray]:
     """The stages' arguments as arrays: float64 columns, and group codes for the keys.
 
     Keys (``carrier``, ``origin``, ``tailnum``) become ``pd.factorize`` codes (sorted;
     -1 for a missing key). The arrays are new: the frame is not modified.
 
+    Parameters
+    ----------
+    flights : pandas.DataFrame
+        Flights with the columns of :func:`load_flights`.
+    columns : str or iterable of str, optional
+        Only these inputs (each :class:`Feature` lists its own in ``inputs``); the frame
+        needs only these columns. Default: every input of the pipeline.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array per input column.
+
     Raises
     ------
     InvalidArgument
-        If the frame lacks a column the pipeline needs.
+        If the frame lacks a column asked for, or ``columns`` names one the pipeline does
+        not take.
 
     Examples
     --------
@@ -644,6 +709,8 @@ def prepare_inputs(flights: pd.DataFrame) -> dict[str, np.ndarray]:
     >>> inputs = demo.prepare_inputs(demo.load_flights(rows=100))
     >>> inputs["origin"].dtype, inputs["dep_time"].dtype
     (dtype('int64'), dtype('float64'))
+    >>> sorted(demo.prepare_inputs(demo.load_flights(rows=100), columns=["origin"]))
+    ['origin']
     """
     if not isinstance(flights, pd.DataFrame):
         msg = (
@@ -651,7 +718,8 @@ def prepare_inputs(flights: pd.DataFrame) -> dict[str, np.ndarray]:
             "load_flights() returns"
         )
         raise InvalidArgument(msg)
-    missing = [c for c in _REQUIRED if c not in flights.columns]
+    wanted = _check_columns(columns)
+    missing = [c for c in wanted if c not in flights.columns]
     if missing:
         msg = (
             f"flights lacks the column(s) {', '.join(missing)}; pass a frame from "
@@ -659,21 +727,23 @@ def prepare_inputs(flights: pd.DataFrame) -> dict[str, np.ndarray]:
         )
         raise InvalidArgument(msg)
     inputs: dict[str, np.ndarray] = {}
-    for name in _FLOAT_INPUTS:
-        inputs[name] = np.array(flights[name].to_numpy(dtype=np.float64, na_value=np.nan))
-    for name in _INT_INPUTS:
-        inputs[name] = np.array(flights[name].to_numpy(dtype=np.int64))
-    for name in _KEY_INPUTS:
-        codes, _ = pd.factorize(flights[name], sort=True)
-        inputs[name] = np.ascontiguousarray(codes, dtype=np.int64)
+    for name in wanted:
+        if name in _FLOAT_INPUTS:
+            inputs[name] = np.array(flights[name].to_numpy(dtype=np.float64, na_value=np.nan))
+        elif name in _INT_INPUTS:
+            inputs[name] = np.array(flights[name].to_numpy(dtype=np.int64))
+        else:
+            codes, _ = pd.factorize(flights[name], sort=True)
+            inputs[name] = np.ascontiguousarray(codes, dtype=np.int64)
     return inputs
 
 
 def assemble(flights: pd.DataFrame, outputs: dict[str, np.ndarray]) -> pd.DataFrame:
     """A new frame: ``flights``' columns, then one column per feature (``outputs`` by name).
 
-    The flights' columns are not copied (pandas' copy-on-write keeps the two frames apart:
-    changing one never changes the other).
+    The features come in the order of :data:`FEATURES`; those missing from ``outputs``
+    are left out. The flights' columns are not copied (pandas' copy-on-write keeps the
+    two frames apart: changing one never changes the other).
 
     Examples
     --------
@@ -686,6 +756,8 @@ def assemble(flights: pd.DataFrame, outputs: dict[str, np.ndarray]) -> pd.DataFr
     """
     columns: dict[str, Any] = {}
     for feature in FEATURES:
+        if feature.column not in outputs:
+            continue
         values = outputs[feature.column]
         if feature.stage is delay_category:
             columns[feature.column] = _category_column(values)
@@ -694,7 +766,37 @@ def assemble(flights: pd.DataFrame, outputs: dict[str, np.ndarray]) -> pd.DataFr
     return pd.concat([flights, pd.DataFrame(columns, index=flights.index)], axis=1)
 
 
-def add_features(flights: pd.DataFrame) -> pd.DataFrame:
+def _selected(features: Any, caller: str = "add_features") -> tuple[Feature, ...]:
+    """The features named, in pipeline order (all of them for None)."""
+    if features is None:
+        return FEATURES
+    known = [f.column for f in FEATURES]
+    if isinstance(features, str):
+        msg = (
+            f"{caller}: features={features!r} is a string; pass a list of feature columns "
+            f"such as [{features!r}], or None for all"
+        )
+        raise InvalidArgument(msg)
+    try:
+        names = list(features)
+    except TypeError:
+        msg = (
+            f"{caller}: features={features!r} is not a list of feature columns; pass some "
+            f"of {', '.join(known)}, or None for all"
+        )
+        raise InvalidArgument(msg) from None
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        what = f"names no feature ({', '.join(map(repr, unknown))})" if unknown else "is empty"
+        msg = (
+            f"{caller}: features={features!r} {what}; pass some of {', '.join(known)}, or "
+            "None for all"
+        )
+        raise InvalidArgument(msg)
+    return tuple(f for f in FEATURES if f.column in names)
+
+
+def add_features(flights: pd.DataFrame, features: Any = None) -> pd.DataFrame:
     """Run the feature pipeline on a frame of flights; return a new frame with the features.
 
     Each stage runs through vecpipe's dispatcher (the fastest verified variant for the
@@ -706,6 +808,9 @@ def add_features(flights: pd.DataFrame) -> pd.DataFrame:
         Flights with the columns of :func:`load_flights` (``dep_time``, ``arr_delay``,
         ``distance``, ``carrier``, ``origin``, ``tailnum``, ``sched_minute`` and the
         airport coordinates), in time order. Not modified.
+    features : list of str, optional
+        Compute only these feature columns (names from :data:`FEATURES`); the frame then
+        needs only their inputs (:attr:`Feature.inputs`). Default: all seven.
 
     Returns
     -------
@@ -717,12 +822,19 @@ def add_features(flights: pd.DataFrame) -> pd.DataFrame:
         time, late, very late, extreme; NaN when the delay is missing) and
         ``tail_miles_to_date`` (miles flown by the aircraft so far this year) and
         ``weather_risk`` (0 to 4: how rough the weather at the origin was in the hour of
-        departure).
+        departure); with ``features``, only those, in that same order.
+
+    Raises
+    ------
+    InvalidArgument
+        If the frame lacks a column the features need, or ``features`` names no feature.
 
     Notes
     -----
     The grouped features (z-score, moving mean, miles to date) are computed over the rows
-    of the frame given: on a part of the data they describe that part only.
+    of the frame given: on a part of the data they describe that part only. Computing
+    each feature on its own (``features=[name]``) gives the same values as computing all
+    of them together. :func:`add_features_dask` runs the pipeline on a Dask DataFrame.
 
     Examples
     --------
@@ -731,7 +843,168 @@ def add_features(flights: pd.DataFrame) -> pd.DataFrame:
     >>> features = add_features(flights)
     >>> features.shape[1] - flights.shape[1], features["delay_category"].iloc[0]
     (7, 'on time')
+    >>> list(add_features(flights, features=["weather_risk", "dep_minute"]).columns[-2:])
+    ['dep_minute', 'weather_risk']
     """
-    inputs = prepare_inputs(flights)
-    outputs = {f.column: f.stage(*f.arguments(inputs)) for f in FEATURES}
+    selected = _selected(features)
+    inputs = prepare_inputs(flights, columns=[name for f in selected for name in f.inputs])
+    outputs = {f.column: f.stage(*f.arguments(inputs)) for f in selected}
     return assemble(flights, outputs)
+
+
+# -- on Dask ---------------------------------------------------------------------------------
+
+#: The column that carries the row labels through a group-wise pass on Dask.
+_ROW = "__vecpipe_row__"
+
+
+def _group_pass(part: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One group-wise feature on a partition holding whole groups, rows in index order.
+
+    After a shuffle on the key the rows of a partition come in any order; sorting them
+    by the index gives back the order of the whole table (time order), so the stage
+    meets each group's rows in the same sequence as on one machine. Returns the row
+    labels (as the column :data:`_ROW`) and the feature.
+    """
+    ordered = part.sort_index(kind="stable")
+    values = add_features(ordered, features=[column])[column]
+    return pd.DataFrame({_ROW: ordered.index.to_numpy(), column: values.to_numpy()})
+
+
+def _combine(base: pd.DataFrame, *grouped: pd.DataFrame, width: int) -> pd.DataFrame:
+    """One partition of the result: the flights (the first ``width`` columns of ``base``),
+    then every feature in pipeline order, the group-wise ones taken from ``grouped``
+    (each realigned on the flights' partitions)."""
+    labels = base.index
+    if not labels.is_unique:
+        msg = (
+            "add_features_dask: the index of flights has repeated labels; the group-wise "
+            "features are joined back by label, so each row needs its own (load the "
+            "flights with dask.dataframe.from_pandas(load_flights(), ...), whose index "
+            "is 0, 1, 2...)"
+        )
+        raise InvalidArgument(msg)
+    features: dict[str, Any] = {name: base[name].array for name in base.columns[width:]}
+    for frame in grouped:
+        if not np.array_equal(frame.index.to_numpy(), labels.to_numpy()):
+            msg = (
+                "add_features_dask: a partition of flights is not sorted by its index; "
+                "the rows of each partition must be in index order (as Dask expects of a "
+                "collection with known divisions)"
+            )
+            raise InvalidArgument(msg)
+        for name in frame.columns:
+            features[name] = frame[name].to_numpy()
+    ordered = {f.column: features[f.column] for f in FEATURES}
+    return pd.concat([base.iloc[:, :width], pd.DataFrame(ordered, index=labels)], axis=1)
+
+
+def add_features_dask(
+    flights: dd.DataFrame, *, tune: bool = True, client: Any = None
+) -> dd.DataFrame:
+    """Run the feature pipeline on a Dask DataFrame of flights, partition by partition.
+
+    The result equals :func:`add_features` on the whole table: the same rows, in the same
+    partitions and order, with the same values (bit for bit in
+    ``vp.config(mode="reference")``; with variants, as each stage's equality policy
+    allows, exactly as on one machine). No single partitioning suits every feature, so
+    the pipeline runs in passes, each on partitions aligned with what it needs:
+
+    - the row-wise features (``dep_minute``, ``distance_km``, ``delay_category``,
+      ``weather_risk``) on the flights' own partitions;
+    - each group-wise feature on the few columns it takes, shuffled on its key
+      (:attr:`Feature.by`: ``carrier``, ``origin``, ``tailnum``) with
+      :func:`vecpipe.dask.map_partitions`'s ``by=``, so that every group lies in one
+      partition; there the rows are sorted back into index order, which the moving
+      window and the running totals need;
+    - the group-wise columns are then shuffled back onto the flights' divisions
+      (``set_index``) and joined to the row-wise result, partition by partition.
+
+    That is six shuffles of two to four columns each; the full table is never shuffled.
+
+    Parameters
+    ----------
+    flights : dask.dataframe.DataFrame
+        Flights with the columns of :func:`load_flights`, with known divisions and a
+        unique index that follows time order, each partition sorted by it: what
+        ``dask.dataframe.from_pandas(load_flights(), npartitions=...)`` gives.
+    tune : bool, default True
+        Tune each pass on its first partition here (see
+        :func:`vecpipe.dask.map_partitions`).
+    client : distributed.Client, optional
+        Where to ship the wisdom; default: the current default client, if any.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Lazy, with the flights' divisions: ``flights``' columns, then the seven features.
+        (Dask holds text columns in its own string dtype, ``dataframe.convert-string``:
+        ``carrier``, ``origin``... compare equal in value, not in dtype, to the pandas
+        frame's.)
+
+    Raises
+    ------
+    InvalidArgument
+        If ``flights`` is not a Dask DataFrame, lacks a column the pipeline needs, or has
+        unknown divisions; when computed, if its index repeats a label or a partition is
+        not sorted by it.
+
+    Notes
+    -----
+    A group-wise pass runs at most one task per group: ``origin_delay_7d`` has three
+    groups (EWR, JFK, LGA), so at most three tasks, whatever the number of partitions.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import vecpipe as vp
+    >>> from vecpipe.demo import add_features, load_flights
+    >>> from vecpipe.demo.flights import FEATURES, add_features_dask
+    >>> flights = load_flights(rows=2000)
+    >>> with vp.config(mode="reference"):
+    ...     got = add_features_dask(dd.from_pandas(flights, npartitions=4))
+    ...     got = got.compute(scheduler="threads")
+    ...     expected = add_features(flights)
+    >>> features = [f.column for f in FEATURES]
+    >>> got[features].equals(expected[features]), got.index.equals(expected.index)
+    (True, True)
+    """
+    import dask.dataframe as dd
+
+    if not isinstance(flights, dd.DataFrame):
+        msg = (
+            f"add_features_dask: flights={type(flights).__name__} is not a Dask DataFrame; "
+            "pass dask.dataframe.from_pandas(load_flights(), npartitions=...) (for a pandas "
+            "frame, call add_features)"
+        )
+        raise InvalidArgument(msg)
+    missing = [c for c in _REQUIRED if c not in flights.columns]
+    if missing:
+        msg = (
+            f"add_features_dask: flights lacks the column(s) {', '.join(missing)}; pass the "
+            "flights of vecpipe.demo.load_flights() (or a frame with the same columns)"
+        )
+        raise InvalidArgument(msg)
+    if not flights.known_divisions:
+        msg = (
+            "add_features_dask: flights has unknown divisions; the group-wise features are "
+            "shuffled back onto the flights' partitions by index, which needs them: give "
+            "it a sorted unique index (dask.dataframe.from_pandas does, or "
+            "flights.set_index(<a column of row numbers>, sorted=True))"
+        )
+        raise InvalidArgument(msg)
+    options: dict[str, Any] = {"tune": tune, "client": client}
+    row_wise = [f.column for f in FEATURES if f.by is None]
+    base = vp.dask.map_partitions(add_features, flights, features=row_wise, **options)
+    grouped = []
+    for feature in FEATURES:
+        if feature.by is None:
+            continue
+        narrow = flights[list(dict.fromkeys((*feature.inputs, feature.by)))]
+        values = vp.dask.map_partitions(
+            _group_pass, narrow, feature.column, by=feature.by, **options
+        )
+        grouped.append(values.set_index(_ROW, divisions=list(flights.divisions)))
+    width = len(flights.columns)
+    meta = _combine(base._meta, *(g._meta for g in grouped), width=width)
+    return base.map_partitions(_combine, *grouped, width=width, meta=meta)
