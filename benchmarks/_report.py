@@ -12,16 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
-def _cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    for line in text.splitlines():
-        if line.lower().startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
+from vecpipe.explain import _seconds
+from vecpipe.wisdom import _cpu_model
 
 
 def _memory_gib() -> float | None:
@@ -169,12 +161,7 @@ def machine_name(m: dict[str, Any]) -> str:
 
 def fmt_time(seconds: float | None) -> str:
     """Seconds as short text with a unit (3 significant digits); '-' for nothing."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return "-"
-    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if abs(seconds) >= factor:
-            return f"{seconds / factor:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
+    return _seconds(seconds)
 
 
 def fmt_size(n: int) -> str:

@@ -36,7 +36,7 @@ def _seconds(s: float | None) -> str:
     if s is None or s != s:
         return "-"
     for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= factor:
+        if abs(s) >= factor:
             return f"{s / factor:.3g} {unit}"
     return f"{s * 1e9:.3g} ns"
 

@@ -115,6 +115,13 @@ def check_nonnegative_int(func: str, name: str, value: object) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
+def check_bool(func: str, name: str, value: object) -> bool:
+    """A bool (NumPy's too)."""
+    if not isinstance(value, bool | np.bool_):
+        reject(func, name, value, "is not a bool; pass True or False")
+    return bool(value)
+
+
 def check_axis(func: str, axis: object) -> int:
     """0 or 1 (``-1`` and ``-2`` count from the end, as in NumPy)."""
     if not _is_int(axis) or int(axis) not in (0, 1, -1, -2):  # type: ignore[call-overload]

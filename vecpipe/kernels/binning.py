@@ -181,12 +181,6 @@ def _check_bins(func: str, bins: Any, *, increasing_only: bool, min_size: int) -
     return edges
 
 
-def _check_right(func: str, right: object) -> bool:
-    if not isinstance(right, bool | np.bool_):
-        _core.reject(func, "right", right, "is not a bool; pass True or False")
-    return bool(right)
-
-
 def _values(func: str, x: Any) -> tuple[np.ndarray, Any]:
     """Float64 values of ``x`` flattened (C order), and how to rebuild ``x``'s shape."""
     if isinstance(x, pd.Series):
@@ -237,7 +231,7 @@ def digitize(x: Any, bins: Any, *, right: bool = False) -> Any:
     array([0, 0, 2])
     """
     edges = _check_bins("digitize", bins, increasing_only=False, min_size=0)
-    r = _check_right("digitize", right)
+    r = _core.check_bool("digitize", "right", right)
     values, like = _values("digitize", x)
     out = digitize_stage(values, edges, r)
     if isinstance(like, pd.Series):

@@ -278,14 +278,8 @@ STAGES: dict[str, vp.Stage] = {
 # -- public functions -----------------------------------------------------------------------
 
 
-def _check_skipna(func: str, skipna: object) -> bool:
-    if not isinstance(skipna, bool | np.bool_):
-        _core.reject(func, "skipna", skipna, "is not a bool; pass True or False")
-    return bool(skipna)
-
-
 def _run(func: str, x: Any, skipna: object, axis: object) -> Any:
-    sk = _check_skipna(func, skipna)
+    sk = _core.check_bool(func, "skipna", skipna)
     ax = _core.check_axis(func, axis)
     return _core.apply_along(func, STAGES[func], x, ax, (sk,))
 

@@ -243,16 +243,10 @@ def center_of_mass(func: str, com: object, span: object, halflife: object, alpha
     return (1 - v) / v
 
 
-def _check_bool(func: str, name: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        _core.reject(func, name, value, "is not a bool; pass True or False")
-    return bool(value)
-
-
 def _run(func: str, x: Any, decay: tuple[Any, ...], options: dict[str, Any], *extra: Any) -> Any:
     com = center_of_mass(func, *decay)
-    adjust = _check_bool(func, "adjust", options["adjust"])
-    ignore_na = _check_bool(func, "ignore_na", options["ignore_na"])
+    adjust = _core.check_bool(func, "adjust", options["adjust"])
+    ignore_na = _core.check_bool(func, "ignore_na", options["ignore_na"])
     minp = _core.check_nonnegative_int(func, "min_periods", options["min_periods"])
     ax = _core.check_axis(func, options["axis"])
     return _core.apply_along(func, STAGES[func], x, ax, (com, adjust, ignore_na, minp, *extra))
@@ -331,7 +325,7 @@ def ewm_var(
     >>> ewm_var(np.array([1.0, 2.0, 4.0]), com=1.0)
     array([nan, 0.5, 2.5])
     """
-    bi = _check_bool("ewm_var", "bias", bias)
+    bi = _core.check_bool("ewm_var", "bias", bias)
     options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}
     return _run("ewm_var", x, (com, span, halflife, alpha), options, bi)
 
@@ -360,7 +354,7 @@ def ewm_std(
     >>> ewm_std(np.array([1.0, 3.0]), span=3, bias=True)
     array([0.        , 0.94280904])
     """
-    bi = _check_bool("ewm_std", "bias", bias)
+    bi = _core.check_bool("ewm_std", "bias", bias)
     options = {"adjust": adjust, "ignore_na": ignore_na, "min_periods": min_periods, "axis": axis}
     return _run("ewm_std", x, (com, span, halflife, alpha), options, bi)
 

@@ -247,7 +247,7 @@ STAGES: dict[str, vp.Stage] = {
 
 
 def _run(func: str, x: Any, keys: Any, dropna: object, *args: Any) -> Any:
-    drop = _grouped.check_bool(func, "dropna", dropna)
+    drop = _core.check_bool(func, "dropna", dropna)
     x, columns, codes, *_ = _grouped.prepare(func, x, keys, drop, need_uniques=False)
     stage = STAGES[func]
     outs = [stage(values, codes, *args) for values in columns]

@@ -572,12 +572,6 @@ class Grouping(NamedTuple):
     dropped: bool  # whether any code is -1
 
 
-def check_bool(func: str, name: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        _core.reject(func, name, value, "is not a bool; pass True or False")
-    return bool(value)
-
-
 def prepare(func: str, x: Any, keys: Any, dropna: bool, *, need_uniques: bool = True) -> Grouping:
     """The float64 columns of ``x`` and its keys as codes (-1: a dropped key).
 
@@ -619,8 +613,8 @@ def prepare(func: str, x: Any, keys: Any, dropna: bool, *, need_uniques: bool = 
 
 def _run(op: str, x: Any, keys: Any, dropna: object, return_keys: object) -> Any:
     func = f"group_{op}"
-    drop = check_bool(func, "dropna", dropna)
-    pair = check_bool(func, "return_keys", return_keys)
+    drop = _core.check_bool(func, "dropna", dropna)
+    pair = _core.check_bool(func, "return_keys", return_keys)
     want = pair or isinstance(x, pd.DataFrame | pd.Series)
     x, columns, codes, uniques, key_name, _ = prepare(func, x, keys, drop, need_uniques=want)
     stage = STAGES[func]
