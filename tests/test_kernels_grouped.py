@@ -49,6 +49,16 @@ CASES = {
     "sorted-equal-values": (np.full(42, 219687786701000.3), np.zeros(42, dtype=np.int64)),
     "sorted-nan-key-first": (np.arange(5.0), np.array([np.nan, 1.0, 1.0, 2.0, 2.0])),
     "nan-key-inside-sorted": (np.arange(5.0) * 1e15 + 0.3, np.array([1.0, np.nan, 1.0, 2.0, 2.0])),
+    # integer keys go to the kernels as they are: far apart, new ones late, other dtypes
+    "spread-out-keys": (np.arange(5.0), np.array([10**12, -5, 10**12, -(2**62), 3])),
+    "new-keys-after-4096-rows": (
+        _data(5000),
+        np.concatenate([RNG.integers(0, 5, 4500), [100, -7], RNG.integers(-7, 101, 498)]),
+    ),
+    "rising-keys": (_data(9000), np.arange(9000) // 3),
+    "int8-keys": (np.arange(6.0), np.array([3, -2, 3, 0, -2, 7], dtype=np.int8)),
+    "uint64-keys": (np.arange(4.0), np.array([2**64 - 1, 5, 2**64 - 1, 0], dtype=np.uint64)),
+    "bool-keys": (np.arange(5.0), np.array([True, False, True, True, False])),
     "empty": (np.array([]), np.array([], dtype=np.int64)),
     "length-1": (np.array([2.5]), np.array([4])),
 }

@@ -61,6 +61,13 @@ _DESCRIBERS: dict[type, Callable[[Any], Any]] = {
     pd.DataFrame: _frame,
     list: _sequence,
     tuple: _sequence,
+    # Scalars are described by their type, as below; listed, they skip three isinstance
+    # checks on every call of a kernel with a window or an option.
+    int: type,
+    float: type,
+    bool: type,
+    str: type,
+    type(None): type,
 }
 
 

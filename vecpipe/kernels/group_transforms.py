@@ -35,15 +35,16 @@ from vecpipe.testing import spec as _spec
 __all__ = ["STAGES", "group_cumsum", "group_demean", "group_rolling_mean", "group_zscore"]
 
 _MAX_SIZE = 60
-_CODES = _spec.array("int64", max_size=_MAX_SIZE, min_value=-1, max_value=6)
-_INPUTS = _spec.Spec(_spec.array("float64", max_size=_MAX_SIZE), _CODES)
+# order="C": the public functions pass contiguous arrays (see grouped._INPUTS).
+_CODES = _spec.array("int64", max_size=_MAX_SIZE, min_value=-1, max_value=6, order="C")
+_INPUTS = _spec.Spec(_spec.array("float64", max_size=_MAX_SIZE, order="C"), _CODES)
 # zscore divides by a standard deviation: values bounded as for the moving var/std, where
 # pandas' rounding residue in a constant group would otherwise meet our exact zero.
 _ZSCORE_INPUTS = _spec.Spec(
-    _spec.array("float64", max_size=_MAX_SIZE, min_value=-1e3, max_value=1e3), _CODES
+    _spec.array("float64", max_size=_MAX_SIZE, min_value=-1e3, max_value=1e3, order="C"), _CODES
 )
 _ROLLING_INPUTS = _spec.Spec(
-    _spec.array("float64", max_size=_MAX_SIZE),
+    _spec.array("float64", max_size=_MAX_SIZE, order="C"),
     _CODES,
     _spec.window(),
     _spec.sampled_from([None, 0, 1]),
