@@ -779,11 +779,12 @@ class Grouping(NamedTuple):
 
     x: Any  # the data (a DataFrame without its key column)
     columns: list[np.ndarray]  # float64, C-contiguous: one per column
-    codes: np.ndarray  # int64 >= 0 per row; -1: the key is missing and dropped
-    uniques: Any  # the distinct keys in code order (None if not asked for and not needed)
+    codes: np.ndarray  # int64 per row: a code >= 0 (-1: a missing key, dropped), or the
+    # integer keys themselves when passed on as they are
+    uniques: Any  # the distinct keys in code order (None: not asked for, or keys passed on)
     key_name: Any  # the name of the result's index
     dropped: bool  # whether any code is -1
-    key_dtype: Any  # the keys' dtype (integer keys are passed on as int64)
+    key_dtype: Any  # the dtype of integer keys passed on (as int64); None otherwise
 
 
 def prepare(
