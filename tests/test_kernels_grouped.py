@@ -59,6 +59,12 @@ CASES = {
     "int8-keys": (np.arange(6.0), np.array([3, -2, 3, 0, -2, 7], dtype=np.int8)),
     "uint64-keys": (np.arange(4.0), np.array([2**64 - 1, 5, 2**64 - 1, 0], dtype=np.uint64)),
     "bool-keys": (np.arange(5.0), np.array([True, False, True, True, False])),
+    # keys with no row inside the range, and groups whose slots end as they started
+    # (NaN only, -0.0 only, a product of 1.0): looked up in the keys afterwards
+    "gaps-and-untouched-groups": (
+        np.array([1.0, -0.0, np.nan, -0.0, np.nan, 1.0, 0.0]),
+        np.array([9, 0, 4, 0, 4, 9, 2]),
+    ),
     "empty": (np.array([]), np.array([], dtype=np.int64)),
     "length-1": (np.array([2.5]), np.array([4])),
 }
@@ -105,6 +111,18 @@ def test_sum_is_compensated():
     x = np.full(100_000, 0.1)
     got = group_sum(x, np.zeros(x.size, dtype=np.int64))
     np.testing.assert_allclose(got, [10_000.0], rtol=1e-15)
+
+
+def test_sum_gives_zero_the_sign_pandas_gives():
+    from vecpipe.kernels.grouped import group_sum
+
+    # unsorted keys (pandas' Kahan path): a group of -0.0 alone and an all-NaN group
+    x = np.array([-0.0, 5.0, -0.0, np.nan])
+    keys = np.array([1, 0, 1, 2])
+    got = group_sum(x, keys)
+    expected = pd.Series(x).groupby(keys).sum().to_numpy()
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ parallel variants (count, min, max) give each thread's rows their own slots
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numba
@@ -236,8 +237,12 @@ def _chunk(n):
 # range, and the slots are moved into wider ones before going on. So keys from a fixed
 # set are read once (numbagg, told the number of groups, reads them once; three extra
 # passes for the range, the number of groups and the rows per group made these kernels
-# 3-5x slower than numbagg at 10^7), and at most twice. A slot holds the value, the
-# fields the operation needs and a "seen" flag (see :func:`_width`). Keys spread over more
+# 3-5x slower than numbagg at 10^7), and at most twice. A slot holds the value and the
+# fields the operation needs (see :func:`_width`), and no mark that its key has a row:
+# a slot whose fields end as they started (NaN for min, max, first and last, no count
+# for count, mean, var and std, -0.0 for sum, 1.0 for prod) is looked up in one more
+# pass over the keys, which stops once every such slot is found (see :func:`_present`).
+# Keys spread over more
 # than max(n, 65536) values, where slots of up to 32 bytes would outgrow the data, are
 # ranked instead (a hash table, then a sort of the distinct keys), as pandas sorts them.
 
@@ -247,11 +252,15 @@ _SUM, _MEAN, _COUNT, _MIN, _MAX, _VAR, _STD, _FIRST, _LAST, _PROD = range(10)
 @numba.njit(nogil=True, cache=True)
 def _start_value(op):
     """A slot's value before any row: NaN (no value yet) for min, max, first and last,
-    the identity for the others."""
+    the identity for the others; -0.0 for sum, which no row leaves behind but a group of
+    -0.0 alone (pandas starts at 0.0: the same arithmetic, row for row, but for that
+    zero's sign)."""
     if op == _MIN or op == _MAX or op == _FIRST or op == _LAST:
         return np.nan
     if op == _PROD:
         return 1.0
+    if op == _SUM:
+        return -0.0
     return 0.0
 
 
@@ -276,15 +285,15 @@ def _dense(kmin, kmax, limit):
 @numba.njit(nogil=True, cache=True)
 def _width(op):
     """Fields per slot: the value (count: the count); the compensation or m2 (sum, mean,
-    var, std); the non-NaN count (mean, var, std); and, last, 1.0 once the key has a row.
-    Every row stores into its slot, so slots are kept narrow and the loop writes the
-    "seen" field rather than counting rows: with 1000 keys, 32-byte slots and a row count
-    measured 1.3-2.5x slower than this."""
+    var, std); the non-NaN count (mean, var, std). Every row stores into its slot, so
+    slots are kept narrow: with 1000 keys, 32-byte slots and a row count measured
+    1.3-2.5x slower than 16-byte ones, and storing a "seen" mark per row 1.3-1.9x slower
+    than none (count, min, max; see :func:`_present`)."""
     if op == _MEAN or op == _VAR or op == _STD:
-        return 4
-    if op == _SUM:
         return 3
-    return 2
+    if op == _SUM:
+        return 2
+    return 1
 
 
 @numba.njit(nogil=True, cache=True)
@@ -302,7 +311,6 @@ def _update(x, keys, lo, hi, op, acc, base):
     """Accumulate rows ``lo:hi`` into the slots of keys ``base...`` (pandas' loops); stop
     at the first key outside the slots and return its row (``hi``: all done)."""
     span = np.uint64(acc.shape[0])
-    seen = _width(op) - 1
     for i in range(lo, hi):
         g = np.int64(keys[i]) - base
         if np.uint64(g) >= span:
@@ -313,11 +321,9 @@ def _update(x, keys, lo, hi, op, acc, base):
         # it: 1.5x faster than testing the value first), and NaN fails min's and max's
         # comparisons without a test of its own.
         if op == _FIRST:
-            if np.isnan(a):  # true on the key's first row, so "seen" is always set
+            if np.isnan(a):
                 acc[g, 0] = x[i]  # NaN leaves it NaN: the key's next row tries again
-                acc[g, seen] = 1.0
             continue
-        acc[g, seen] = 1.0
         v = x[i]
         if op == _MIN:
             if v < a or np.isnan(a):  # strict, as pandas: the first of equal values stays
@@ -372,6 +378,8 @@ def _fill(x, keys, lo, hi, op, acc, base):
 @numba.njit(nogil=True, cache=True)
 def _value(op, acc, g):
     """The result of a slot, as pandas finishes it."""
+    if op == _SUM:
+        return acc[g, 0] + 0.0  # -0.0 (no row added, or only -0.0): pandas' 0.0
     if op == _MEAN:
         return acc[g, 0] / acc[g, 2] if acc[g, 2] > 0 else np.nan
     if op == _VAR or op == _STD:
@@ -384,20 +392,58 @@ def _value(op, acc, g):
 
 
 @numba.njit(nogil=True, cache=True)
+def _untouched(op, acc, g):
+    """Whether slot ``g`` ends as it started (see :func:`_start_value`): its key may have
+    no row."""
+    if op == _MIN or op == _MAX or op == _FIRST or op == _LAST:
+        return np.isnan(acc[g, 0])
+    if op == _MEAN or op == _VAR or op == _STD:
+        return acc[g, 2] == 0.0
+    if op == _SUM:
+        return acc[g, 0] == 0.0 and math.copysign(1.0, acc[g, 0]) < 0.0
+    if op == _PROD:
+        return acc[g, 0] == 1.0
+    return acc[g, 0] == 0.0  # count
+
+
+@numba.njit(nogil=True, cache=True)
+def _present(op, acc, base, ranked, keys):
+    """Which slots' keys have rows. Only slots that end as they started can lack one;
+    they are looked up in the keys (all ``base <= key < base + slots``), in a pass that
+    stops once each has been found. Ranked keys have a row for every slot."""
+    span = acc.shape[0]
+    present = np.ones(span, dtype=np.bool_)
+    if ranked:
+        return present
+    unsure = 0
+    for g in range(span):
+        if _untouched(op, acc, g):
+            present[g] = False
+            unsure += 1
+    for i in range(keys.shape[0]):
+        if unsure == 0:
+            break
+        g = np.int64(keys[i]) - base
+        if not present[g]:
+            present[g] = True
+            unsure -= 1
+    return present
+
+
+@numba.njit(nogil=True, cache=True)
 def _emit(op, acc, base, sorted_keys, keys):
     """``(keys, values)`` of the slots that have rows, in key order, keys of ``keys``'
     dtype. A slot's key is ``base + slot``, or ``sorted_keys[slot]`` when the keys were
     ranked."""
-    seen = _width(op) - 1
+    present = _present(op, acc, base, sorted_keys.shape[0] > 0, keys)
     found = 0
     for g in range(acc.shape[0]):
-        if acc[g, seen] > 0:
-            found += 1
+        found += present[g]
     out_keys = np.empty(found, dtype=keys.dtype)
     values = np.empty(found)
     k = 0
     for g in range(acc.shape[0]):
-        if acc[g, seen] > 0:
+        if present[g]:
             out_keys[k] = sorted_keys[g] if sorted_keys.shape[0] > 0 else base + g
             values[k] = _value(op, acc, g)
             k += 1
@@ -524,7 +570,6 @@ def _merge_chunks(acc, base, op, keys):
     total = acc[0]
     for k in range(1, acc.shape[0]):
         for g in range(acc.shape[1]):
-            total[g, 1] = max(total[g, 1], acc[k, g, 1])  # seen (count, min... have 2 fields)
             v, t = acc[k, g, 0], total[g, 0]
             if op == _COUNT:
                 total[g, 0] = t + v
