@@ -247,6 +247,7 @@ def _chunk(n):
 # ranked instead (a hash table, then a sort of the distinct keys), as pandas sorts them.
 
 _SUM, _MEAN, _COUNT, _MIN, _MAX, _VAR, _STD, _FIRST, _LAST, _PROD = range(10)
+_NAMES = ("sum", "mean", "count", "min", "max", "var", "std", "first", "last", "prod")
 
 
 @numba.njit(nogil=True, cache=True)
@@ -541,40 +542,53 @@ def _as_counts(pair):
     return keys, values.astype(np.int64)
 
 
-# The parallel variants (count, min, max: operations whose chunks merge exactly): each
-# chunk of rows accumulates into its own slots over the keys' whole range (O(chunks x
-# range) scratch), and the chunks merge in row order. Keys spread wider than a third of a
-# chunk take the serial kernel, where that scratch would outgrow the data.
+# The parallel variants (count, min, max, first, last: operations whose chunks merge
+# exactly): each chunk of rows accumulates into its own slots over the range of the first
+# 4096 keys, which the serial kernel would choose too (O(chunks x range) scratch), and
+# the chunks merge in row order. No pass over the keys comes first: a chunk that meets a
+# key outside that range stops, and the call goes to the serial kernel, which widens its
+# slots. Keys spread wider than a third of a chunk take the serial kernel from the
+# start, where that scratch would outgrow the data.
 
 
 @numba.njit(nogil=True, cache=True)
-def _chunk_slots(lows, highs, size, op):
-    """Slots per chunk over ``[min(lows), max(highs)]``: ``(acc, base)``, with no chunks
-    when the range is too wide for them."""
-    chunks = lows.shape[0]
-    base, top = lows.min(), highs.max()
+def _chunk_slots(x, keys, op):
+    """``(acc, base, size)``: slots per chunk of ``size`` rows, over the first 4096 keys'
+    range; no chunks when the serial kernel should run instead."""
+    n = x.shape[0]
+    size = _chunk(n)
+    chunks = (n + size - 1) // size
+    if chunks < 2:
+        return np.zeros((0, 0, _width(op))), 0, size
+    base, top = _key_range(keys, 0, min(n, 4096))
     if not _dense(base, top, max(1, size // 3)):
-        return np.zeros((0, 0, _width(op))), base
+        return np.zeros((0, 0, _width(op))), 0, size
     span = top - base + 1
     acc = np.zeros((chunks, span, _width(op)))
     start = _start_value(op)
     for k in range(chunks):
         for g in range(span):
             acc[k, g, 0] = start
-    return acc, base
+    return acc, base, size
 
 
 @numba.njit(nogil=True, cache=True)
 def _merge_chunks(acc, base, op, keys):
-    """The chunks' slots as one, in chunk order (an earlier equal extreme stays)."""
+    """The chunks' slots as one, in chunk order (an earlier equal extreme stays, the first
+    value is the earliest chunk's, the last the latest's)."""
     total = acc[0]
     for k in range(1, acc.shape[0]):
         for g in range(acc.shape[1]):
             v, t = acc[k, g, 0], total[g, 0]
             if op == _COUNT:
                 total[g, 0] = t + v
-            elif not np.isnan(v) and (
-                (op == _MIN and (v < t or np.isnan(t))) or (op == _MAX and (v > t or np.isnan(t)))
+            elif np.isnan(v):
+                continue
+            elif (
+                (op == _LAST)
+                or (op == _FIRST and np.isnan(t))
+                or (op == _MIN and (v < t or np.isnan(t)))
+                or (op == _MAX and (v > t or np.isnan(t)))
             ):
                 total[g, 0] = v
     return _emit(op, total, base, keys[:0], keys)
@@ -611,6 +625,34 @@ group_last_stage = _make_stage("last")
 group_prod_stage = _make_stage("prod")
 
 
+def _parallel_variant(op: int) -> Any:
+    """The parallel variant of operation ``op`` (see :func:`_chunk_slots`). ``op`` and
+    ``counts`` are constants of the compiled code (``op`` as in :func:`_fill`; the branch
+    on ``counts`` is dropped at compile time). Closure variables are plain values only:
+    Numba's disk cache hashes them, and a compiled function would hash differently in
+    every process."""
+    counts = op == _COUNT
+
+    def variant(x, keys):  # type: ignore[no-untyped-def]
+        x, keys = _contiguous(x, keys)
+        acc, base, size = _chunk_slots(x, keys, _op(op))
+        done = np.zeros(acc.shape[0], dtype=np.bool_)
+        for k in numba.prange(acc.shape[0]):
+            hi = min(x.shape[0], k * size + size)
+            done[k] = _update(x, keys, k * size, hi, op, acc[k], base) == hi
+        if acc.shape[0] == 0 or not done.all():
+            pair = _aggregate(x, keys, _op(op))
+        else:
+            pair = _merge_chunks(acc, base, _op(op), keys)
+        if counts:
+            return _as_counts(pair)
+        return pair
+
+    # Named for its operation: Numba's disk cache files are named by qualified name.
+    variant.__name__ = variant.__qualname__ = f"_group_{_NAMES[op]}_parallel"
+    return variant
+
+
 @group_sum_stage.variant("numba")
 def _group_sum_numba(x, keys):
     return _aggregate(*_contiguous(x, keys), _op(_SUM))
@@ -626,74 +668,14 @@ def _group_count_numba(x, keys):
     return _as_counts(_aggregate(*_contiguous(x, keys), _op(_COUNT)))
 
 
-@group_count_stage.variant("numba", parallel=True)
-def _group_count_parallel(x, keys):
-    x, keys = _contiguous(x, keys)
-    n = x.shape[0]
-    size = _chunk(n)
-    chunks = (n + size - 1) // size
-    if chunks < 2:
-        return _as_counts(_aggregate(*_contiguous(x, keys), _op(_COUNT)))
-    lows = np.zeros(chunks, dtype=np.int64)
-    highs = np.zeros(chunks, dtype=np.int64)
-    for k in numba.prange(chunks):
-        lows[k], highs[k] = _key_range(keys, k * size, min(n, k * size + size))
-    acc, base = _chunk_slots(lows, highs, size, _op(_COUNT))
-    if acc.shape[0] == 0:
-        return _as_counts(_aggregate(*_contiguous(x, keys), _op(_COUNT)))
-    for k in numba.prange(chunks):
-        _update(x, keys, k * size, min(n, k * size + size), _COUNT, acc[k], base)
-    return _as_counts(_merge_chunks(acc, base, _op(_COUNT), keys))
-
-
 @group_min_stage.variant("numba")
 def _group_min_numba(x, keys):
     return _aggregate(*_contiguous(x, keys), _op(_MIN))
 
 
-@group_min_stage.variant("numba", parallel=True)
-def _group_min_parallel(x, keys):
-    x, keys = _contiguous(x, keys)
-    n = x.shape[0]
-    size = _chunk(n)
-    chunks = (n + size - 1) // size
-    if chunks < 2:
-        return _aggregate(x, keys, _op(_MIN))
-    lows = np.zeros(chunks, dtype=np.int64)
-    highs = np.zeros(chunks, dtype=np.int64)
-    for k in numba.prange(chunks):
-        lows[k], highs[k] = _key_range(keys, k * size, min(n, k * size + size))
-    acc, base = _chunk_slots(lows, highs, size, _op(_MIN))
-    if acc.shape[0] == 0:
-        return _aggregate(x, keys, _op(_MIN))
-    for k in numba.prange(chunks):
-        _update(x, keys, k * size, min(n, k * size + size), _MIN, acc[k], base)
-    return _merge_chunks(acc, base, _op(_MIN), keys)
-
-
 @group_max_stage.variant("numba")
 def _group_max_numba(x, keys):
     return _aggregate(*_contiguous(x, keys), _op(_MAX))
-
-
-@group_max_stage.variant("numba", parallel=True)
-def _group_max_parallel(x, keys):
-    x, keys = _contiguous(x, keys)
-    n = x.shape[0]
-    size = _chunk(n)
-    chunks = (n + size - 1) // size
-    if chunks < 2:
-        return _aggregate(x, keys, _op(_MAX))
-    lows = np.zeros(chunks, dtype=np.int64)
-    highs = np.zeros(chunks, dtype=np.int64)
-    for k in numba.prange(chunks):
-        lows[k], highs[k] = _key_range(keys, k * size, min(n, k * size + size))
-    acc, base = _chunk_slots(lows, highs, size, _op(_MAX))
-    if acc.shape[0] == 0:
-        return _aggregate(x, keys, _op(_MAX))
-    for k in numba.prange(chunks):
-        _update(x, keys, k * size, min(n, k * size + size), _MAX, acc[k], base)
-    return _merge_chunks(acc, base, _op(_MAX), keys)
 
 
 @group_var_stage.variant("numba")
@@ -719,6 +701,16 @@ def _group_last_numba(x, keys):
 @group_prod_stage.variant("numba")
 def _group_prod_numba(x, keys):
     return _aggregate(*_contiguous(x, keys), _op(_PROD))
+
+
+for _stage, _code in (
+    (group_count_stage, _COUNT),
+    (group_min_stage, _MIN),
+    (group_max_stage, _MAX),
+    (group_first_stage, _FIRST),
+    (group_last_stage, _LAST),
+):
+    _stage.variant("numba", _parallel_variant(_code), parallel=True)
 
 
 STAGES: dict[str, vp.Stage] = {
@@ -1011,8 +1003,6 @@ def _pandas(op: str) -> Any:
     return expression
 
 
-_OPS = ("sum", "mean", "count", "min", "max", "var", "std", "first", "last", "prod")
-
 _core.register(
     *(
         _core.KernelSpec(
@@ -1024,6 +1014,6 @@ _core.register(
             args=(np.array([0, 1, 0, 2]),),
             kwargs={"dropna": True},
         )
-        for op in _OPS
+        for op in _NAMES
     )
 )
