@@ -80,6 +80,22 @@ def _increasing(bins):
     return bins.copy(), False
 
 
+@numba.njit(nogil=True, cache=True)
+def _order(edges):
+    """1 if ``edges`` never decrease, -1 if they never increase (and do decrease), 0 if
+    neither, 2 if one is NaN: one compiled pass (NumPy's isnan, diff and two reductions
+    cost about 8 µs a call at 100 edges)."""
+    rising = True
+    falling = True
+    for i in range(edges.shape[0]):
+        if np.isnan(edges[i]):
+            return 2
+        if i:
+            rising = rising and edges[i - 1] <= edges[i]
+            falling = falling and edges[i - 1] >= edges[i]
+    return 1 if rising else (-1 if falling else 0)
+
+
 # -- stages ---------------------------------------------------------------------------------
 
 
@@ -172,10 +188,10 @@ def _check_bins(func: str, bins: Any, *, increasing_only: bool, min_size: int) -
     if arr.ndim != 1 or arr.dtype.kind not in "biuf" or arr.shape[0] < min_size:
         _core.reject(func, "bins", bins, f"is not a 1-D numeric array of at least {min_size} edges")
     edges = np.ascontiguousarray(arr, dtype=np.float64)
-    if np.isnan(edges).any():
+    order = _order(edges)
+    if order == 2:
         _core.reject(func, "bins", bins, "holds NaN; pass edges without NaN")
-    steps = np.diff(edges)
-    if not (steps >= 0).all() and (increasing_only or not (steps <= 0).all()):
+    if order == 0 or (increasing_only and order == -1):
         what = "increasing" if increasing_only else "increasing or decreasing"
         _core.reject(func, "bins", bins, f"is not monotonically {what}; sort the edges")
     return edges
