@@ -237,14 +237,15 @@ def _chunk(n):
 # range, and the slots are moved into wider ones before going on. So keys from a fixed
 # set are read once (numbagg, told the number of groups, reads them once; three extra
 # passes for the range, the number of groups and the rows per group made these kernels
-# 3-5x slower than numbagg at 10^7), and at most twice. A slot holds the value and the
+# 3-5x slower than numbagg at 10^7), and at most twice for the rows (three times with
+# the pass below, when a key inside the range has no row). A slot holds the value and the
 # fields the operation needs (see :func:`_width`), and no mark that its key has a row:
 # a slot whose fields end as they started (NaN for min, max, first and last, no count
 # for count, mean, var and std, -0.0 for sum, 1.0 for prod) is looked up in one more
 # pass over the keys, which stops once every such slot is found (see :func:`_present`).
-# Keys spread over more
-# than max(n, 65536) values, where slots of up to 32 bytes would outgrow the data, are
-# ranked instead (a hash table, then a sort of the distinct keys), as pandas sorts them.
+# Keys spread over more than max(n, 65536) values, where slots of up to 24 bytes would
+# outgrow the data, are ranked instead (a hash table, then a sort of the distinct keys),
+# as pandas sorts them.
 
 _SUM, _MEAN, _COUNT, _MIN, _MAX, _VAR, _STD, _FIRST, _LAST, _PROD = range(10)
 _NAMES = ("sum", "mean", "count", "min", "max", "var", "std", "first", "last", "prod")
