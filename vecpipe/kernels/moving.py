@@ -9,9 +9,10 @@ pandas, infinities count as missing everywhere but ``rolling_count``.
 
 Every kernel is one ``_*_core(x, window, minp, lo, hi, out)`` loop that fills
 ``out[lo:hi]``, starting cold at ``lo`` (it first reads the ``window - 1`` values before
-it): the serial variant runs it once over the whole array (var and std: chunk by chunk),
-the parallel variant runs it on chunks in ``prange``, each chunk re-reading ``window - 1``
-values of overlap.
+it): the serial variant runs it once over the whole array, the parallel variant runs it
+on chunks in ``prange``, each chunk re-reading ``window - 1`` values of overlap. Var and
+std run two chunks at a time side by side (``_var_core(x, window, minp, lo, mid, hi,
+out, ...)``), in the serial variant too.
 """
 
 from __future__ import annotations
@@ -135,66 +136,93 @@ def _sum_core(x, window, minp, lo, hi, out, mean):
 
 
 @numba.njit(nogil=True, cache=True)
-def _var_core(x, window, minp, lo, hi, out, ddof, root):
-    # pandas' add/remove updates, but multiplying by the reciprocal of the count where
-    # pandas divides: a full window's counts (window, window - 1) have their reciprocals
-    # computed once. Division sits in the loop's dependency chain; this made the serial
-    # kernel 1.6x faster. The reciprocal's rounding drifts the running sums by about an
-    # ulp per value (1e-13 relative after 10^5 values, 7e-12 after 10^7), which is why the
-    # variants restart every chunk (see ``_var_chunks``).
-    nobs = 0
-    mean_x = 0.0
-    ssqdm = 0.0
-    comp_add = 0.0
-    comp_rem = 0.0
-    same = 0
-    prev = np.nan
+def _var_step(x, i, start, window, state, inv_full, inv_less):
+    """Value ``i`` in (and ``i - window`` out) of a lane that started cold at ``start``:
+    pandas' add/remove updates, multiplying by the reciprocal of the count where pandas
+    divides (division sits in the dependency chain; 1.6x faster serially). A full
+    window's counts (window, window - 1) have their reciprocals computed once. The
+    reciprocal's rounding drifts the running sums by about an ulp per value (1e-13
+    relative after 10^5 values, 7e-12 after 10^7), so lanes are chunks (``_var_chunks``).
+    ``state``: (nobs, mean, ssqdm, add and remove compensations, run of equal values, the
+    last value)."""
+    nobs, mean_x, ssqdm, comp_add, comp_rem, same, prev = state
+    if window == 1:
+        nobs = 0
+        mean_x = ssqdm = comp_add = comp_rem = 0.0
+    elif i - window >= start:
+        v = x[i - window]
+        if np.isfinite(v):
+            nobs -= 1
+            if nobs:
+                prev_mean = mean_x - comp_rem
+                y = v - comp_rem
+                t = y - mean_x
+                comp_rem = t + mean_x - y
+                mean_x -= t * (inv_less if nobs == window - 1 else 1.0 / nobs)
+                ssqdm -= (v - prev_mean) * (v - mean_x)
+            else:
+                mean_x = 0.0
+                ssqdm = 0.0
+    v = x[i]
+    if np.isfinite(v):
+        same = same + 1 if v == prev else 1
+        prev = v
+        nobs += 1
+        prev_mean = mean_x - comp_add
+        y = v - comp_add
+        t = y - mean_x
+        comp_add = t + mean_x - y
+        mean_x += t * (inv_full if nobs == window else 1.0 / nobs)
+        ssqdm += (v - prev_mean) * (v - mean_x)
+    return (nobs, mean_x, ssqdm, comp_add, comp_rem, same, prev)
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_value(state, window, minp, ddof, root, inv_out):
+    """A lane's result now, as pandas' ``calc_var`` (and ``zsqrt`` for std)."""
+    nobs, _, ssqdm, _, _, same, _ = state
+    if nobs >= minp and nobs > ddof:
+        if nobs == 1 or same >= nobs:
+            result = 0.0
+        else:
+            result = ssqdm * (inv_out if nobs == window else 1.0 / (nobs - ddof))
+        if root:  # pandas' zsqrt: a (rounding) negative variance has deviation 0
+            result = 0.0 if result < 0 else np.sqrt(result)
+        return result
+    return np.nan
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_core(x, window, minp, lo, mid, hi, out, ddof, root):
+    """Fill ``out[lo:mid]`` and ``out[mid:hi]`` as two lanes, each starting cold, in one
+    loop: the updates are one long dependency chain per lane, and two chains side by side
+    keep the core busier (1.3x faster than one lane after the other, the same bits)."""
     minp = max(minp, 1)
     inv_full = 1.0 / window
     inv_less = 1.0 / (window - 1) if window > 1 else 1.0
     inv_out = 1.0 / (window - ddof) if window > ddof else 0.0
-    start = max(0, lo - window + 1)
-    for i in range(start, hi):
-        if window == 1:
-            nobs = 0
-            mean_x = ssqdm = comp_add = comp_rem = 0.0
-        elif i - window >= start:
-            v = x[i - window]
-            if np.isfinite(v):
-                nobs -= 1
-                if nobs:
-                    prev_mean = mean_x - comp_rem
-                    y = v - comp_rem
-                    t = y - mean_x
-                    comp_rem = t + mean_x - y
-                    mean_x -= t * (inv_less if nobs == window - 1 else 1.0 / nobs)
-                    ssqdm -= (v - prev_mean) * (v - mean_x)
-                else:
-                    mean_x = 0.0
-                    ssqdm = 0.0
-        v = x[i]
-        if np.isfinite(v):
-            same = same + 1 if v == prev else 1
-            prev = v
-            nobs += 1
-            prev_mean = mean_x - comp_add
-            y = v - comp_add
-            t = y - mean_x
-            comp_add = t + mean_x - y
-            mean_x += t * (inv_full if nobs == window else 1.0 / nobs)
-            ssqdm += (v - prev_mean) * (v - mean_x)
-        if i < lo:
-            continue
-        if nobs >= minp and nobs > ddof:
-            if nobs == 1 or same >= nobs:
-                result = 0.0
-            else:
-                result = ssqdm * (inv_out if nobs == window else 1.0 / (nobs - ddof))
-            if root:  # pandas' zsqrt: a (rounding) negative variance has deviation 0
-                result = 0.0 if result < 0 else np.sqrt(result)
-        else:
-            result = np.nan
-        out[i] = result
+    a_start = max(0, lo - window + 1)
+    b_start = max(0, mid - window + 1) if hi > mid else hi
+    a = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
+    b = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
+    common = min(mid - a_start, hi - b_start)
+    for j in range(common):
+        i = a_start + j
+        a = _var_step(x, i, a_start, window, a, inv_full, inv_less)
+        if i >= lo:
+            out[i] = _var_value(a, window, minp, ddof, root, inv_out)
+        k = b_start + j
+        b = _var_step(x, k, b_start, window, b, inv_full, inv_less)
+        if k >= mid:
+            out[k] = _var_value(b, window, minp, ddof, root, inv_out)
+    for i in range(a_start + common, mid):
+        a = _var_step(x, i, a_start, window, a, inv_full, inv_less)
+        if i >= lo:
+            out[i] = _var_value(a, window, minp, ddof, root, inv_out)
+    for k in range(b_start + common, hi):
+        b = _var_step(x, k, b_start, window, b, inv_full, inv_less)
+        if k >= mid:
+            out[k] = _var_value(b, window, minp, ddof, root, inv_out)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -313,13 +341,14 @@ def rolling_var_stage(x, window, min_periods=None, ddof=1):
 
 @numba.njit(nogil=True, cache=True)
 def _var_chunks(x, window, minp, out, ddof, root):
-    # The serial variants run ``_var_core`` on the parallel variants' chunks, one after
-    # the other: restarting every chunk (at least 64K values) bounds the running sums'
-    # drift (see ``_var_core``), and serial and parallel give the same bits.
+    # The serial variants run ``_var_core`` on the parallel variants' pairs of chunks, one
+    # pair after the other: restarting every chunk (at least 64K values) bounds the
+    # running sums' drift (see ``_var_step``), and serial and parallel give the same bits.
     n = x.shape[0]
     size = _chunk(n, window)
-    for lo in range(0, n, size):
-        _var_core(x, window, minp, lo, min(n, lo + size), out, ddof, root)
+    for lo in range(0, n, 2 * size):
+        mid = min(n, lo + size)
+        _var_core(x, window, minp, lo, mid, min(n, mid + size), out, ddof, root)
 
 
 @rolling_var_stage.variant("numba")
@@ -334,9 +363,12 @@ def _rolling_var_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
     size = _chunk(n, window)
-    for c in numba.prange((n + size - 1) // size):
-        lo = c * size
-        _var_core(x, window, _minp(window, min_periods), lo, min(n, lo + size), out, ddof, False)
+    for c in numba.prange((n + 2 * size - 1) // (2 * size)):
+        lo = 2 * c * size
+        mid = min(n, lo + size)
+        _var_core(
+            x, window, _minp(window, min_periods), lo, mid, min(n, mid + size), out, ddof, False
+        )
     return out
 
 
@@ -358,9 +390,12 @@ def _rolling_std_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
     size = _chunk(n, window)
-    for c in numba.prange((n + size - 1) // size):
-        lo = c * size
-        _var_core(x, window, _minp(window, min_periods), lo, min(n, lo + size), out, ddof, True)
+    for c in numba.prange((n + 2 * size - 1) // (2 * size)):
+        lo = 2 * c * size
+        mid = min(n, lo + size)
+        _var_core(
+            x, window, _minp(window, min_periods), lo, mid, min(n, mid + size), out, ddof, True
+        )
     return out
 
 
