@@ -56,6 +56,12 @@ CASES = {
         np.concatenate([RNG.integers(0, 5, 4500), [100, -7], RNG.integers(-7, 101, 498)]),
     ),
     "rising-keys": (_data(9000), np.arange(9000) // 3),
+    # keys the sample of 4096 + 4096 keys misses (every 4th row is sampled here): the
+    # rows are read again into slots for the whole range
+    "keys-outside-the-sample": (
+        _data(20000),
+        np.concatenate([RNG.integers(0, 5, 10001), [50, 2, -9], RNG.integers(0, 5, 9996)]),
+    ),
     "int8-keys": (np.arange(6.0), np.array([3, -2, 3, 0, -2, 7], dtype=np.int8)),
     "uint64-keys": (np.arange(4.0), np.array([2**64 - 1, 5, 2**64 - 1, 0], dtype=np.uint64)),
     "bool-keys": (np.arange(5.0), np.array([True, False, True, True, False])),
@@ -136,6 +142,8 @@ def test_parallel_variant_across_chunks(kernel):
     run = kernel.stage.variants["numba_parallel"].run
     expected = kernel.stage.reference(x, codes)
     np.testing.assert_array_equal(run(x, codes), expected)
+    codes[150_001] = 99  # outside the sampled range: the serial kernel takes over
+    np.testing.assert_array_equal(run(x, codes), kernel.stage.reference(x, codes))
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")

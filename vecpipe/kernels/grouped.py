@@ -232,13 +232,14 @@ def _chunk(n):
 #
 # An aggregation stage takes the user's integer keys as they are and accumulates every
 # row into one slot per key value between the smallest and the largest key. The slots
-# are sized from the first 4096 keys and the rows read once, each checked against that
-# range; a key outside it stops the loop, the rest of the keys are scanned for the whole
-# range, and the slots are moved into wider ones before going on. So keys from a fixed
-# set are read once (numbagg, told the number of groups, reads them once; three extra
-# passes for the range, the number of groups and the rows per group made these kernels
-# 3-5x slower than numbagg at 10^7), and at most twice for the rows (three times with
-# the pass below, when a key inside the range has no row). A slot holds the value and the
+# are sized from a sample of the keys (the first 4096 and 4096 spread evenly, so rising
+# keys show their whole range) and the rows read once, each checked against that range.
+# Rows with a key outside it are skipped; if there were any, the keys are scanned for the
+# whole range and every row is read again into slots for it. So keys from a fixed set or
+# rising keys are read once (numbagg, told the number of groups, reads them once; three
+# extra passes for the range, the number of groups and the rows per group made these
+# kernels 3-5x slower than numbagg at 10^7), and at most three times (four with the pass
+# below, when a key inside the range has no row). A slot holds the value and the
 # fields the operation needs (see :func:`_width`), and no mark that its key has a row:
 # a slot whose fields end as they started (NaN for min, max, first and last, no count
 # for count, mean, var and std, -0.0 for sum, 1.0 for prod) is looked up in one more
@@ -264,6 +265,22 @@ def _start_value(op):
     if op == _SUM:
         return -0.0
     return 0.0
+
+
+@numba.njit(nogil=True, cache=True)
+def _sampled_range(keys):
+    """The smallest and largest of the first 4096 keys and of 4096 keys spread evenly
+    over all of them (so rising keys show their whole range), as int64 (``keys`` not
+    empty)."""
+    n = keys.shape[0]
+    kmin, kmax = _key_range(keys, 0, min(n, 4096))
+    step = max(1, n // 4096)
+    for i in range(0, n, step):
+        k = np.int64(keys[i])
+        kmin = min(kmin, k)
+        kmax = max(kmax, k)
+    k = np.int64(keys[n - 1])
+    return min(kmin, k), max(kmax, k)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -310,13 +327,17 @@ def _slots(span, op):
 
 @numba.njit(nogil=True, cache=True)
 def _update(x, keys, lo, hi, op, acc, base):
-    """Accumulate rows ``lo:hi`` into the slots of keys ``base...`` (pandas' loops); stop
-    at the first key outside the slots and return its row (``hi``: all done)."""
+    """Accumulate rows ``lo:hi`` into the slots of keys ``base...`` (pandas' loops); skip
+    the rows whose key is outside the slots and return how many (0: all done). Skipping
+    rather than stopping there keeps the loop free of exits, which measured 3-15% faster
+    (count, first, max, sum at 10^7)."""
     span = np.uint64(acc.shape[0])
+    missed = 0
     for i in range(lo, hi):
         g = np.int64(keys[i]) - base
         if np.uint64(g) >= span:
-            return i
+            missed += 1
+            continue
         a = acc[g, 0]
         # Each operation reads what it needs in the order that skips the most: a key's
         # first value ends its "first" work (no store, no read of the row's value after
@@ -349,7 +370,7 @@ def _update(x, keys, lo, hi, op, acc, base):
         else:  # var, std
             acc[g, 2] += 1.0
             acc[g, 0], acc[g, 1] = _welford(a, acc[g, 1], acc[g, 2], v)
-    return hi
+    return missed
 
 
 @numba.njit(nogil=True, cache=True)
@@ -501,20 +522,17 @@ def _aggregate(x, keys, op):
     if n == 0:
         return _emit(op, _slots(0, op), 0, keys[:0], keys)
     limit = max(n, 1 << 16)
-    kmin, kmax = _key_range(keys, 0, min(n, 4096))
+    kmin, kmax = _sampled_range(keys)
     if _dense(kmin, kmax, limit):
         acc = _slots(kmax - kmin + 1, op)
-        stop = _fill(x, keys, 0, n, op, acc, kmin)
-        if stop == n:
+        if _fill(x, keys, 0, n, op, acc, kmin) == 0:
             return _emit(op, acc, kmin, keys[:0], keys)
-        lo, hi = _key_range(keys, stop, n)  # a key outside: the whole range, once
-        lo, hi = min(lo, kmin), max(hi, kmax)
+        # Rows with keys outside the sample's range were skipped: the whole range, once,
+        # and every row again into slots for it.
+        lo, hi = _key_range(keys, 0, n)
         if _dense(lo, hi, limit):
             wide = _slots(hi - lo + 1, op)
-            for g in range(acc.shape[0]):
-                for f in range(acc.shape[1]):
-                    wide[kmin - lo + g, f] = acc[g, f]
-            _fill(x, keys, stop, n, op, wide, lo)
+            _fill(x, keys, 0, n, op, wide, lo)
             return _emit(op, wide, lo, keys[:0], keys)
     codes, distinct = _sorted_codes(keys)  # spread-out keys: one slot per distinct key
     acc = _slots(distinct.shape[0], op)
@@ -544,24 +562,25 @@ def _as_counts(pair):
 
 
 # The parallel variants (count, min, max, first, last: operations whose chunks merge
-# exactly): each chunk of rows accumulates into its own slots over the range of the first
-# 4096 keys, which the serial kernel would choose too (O(chunks x range) scratch), and
-# the chunks merge in row order. No pass over the keys comes first: a chunk that meets a
-# key outside that range stops, and the call goes to the serial kernel, which widens its
-# slots. Keys spread wider than a third of a chunk take the serial kernel from the
-# start, where that scratch would outgrow the data.
+# exactly): each chunk of rows accumulates into its own slots over the sampled range of
+# the keys, which the serial kernel would choose too (O(chunks x range) scratch), and
+# the chunks merge in row order. No pass over the keys comes first: if a chunk meets a
+# key outside that range, the call goes to the serial kernel, which widens its slots.
+# Keys spread wider than a third of a chunk take the serial kernel from the start, where
+# that scratch would outgrow the data.
 
 
 @numba.njit(nogil=True, cache=True)
 def _chunk_slots(x, keys, op):
-    """``(acc, base, size)``: slots per chunk of ``size`` rows, over the first 4096 keys'
-    range; no chunks when the serial kernel should run instead."""
+    """``(acc, base, size)``: slots per chunk of ``size`` rows, over the keys' sampled
+    range (see :func:`_sampled_range`); no chunks when the serial kernel should run
+    instead."""
     n = x.shape[0]
     size = _chunk(n)
     chunks = (n + size - 1) // size
     if chunks < 2:
         return np.zeros((0, 0, _width(op))), 0, size
-    base, top = _key_range(keys, 0, min(n, 4096))
+    base, top = _sampled_range(keys)
     if not _dense(base, top, max(1, size // 3)):
         return np.zeros((0, 0, _width(op))), 0, size
     span = top - base + 1
@@ -640,7 +659,7 @@ def _parallel_variant(op: int) -> Any:
         done = np.zeros(acc.shape[0], dtype=np.bool_)
         for k in numba.prange(acc.shape[0]):
             hi = min(x.shape[0], k * size + size)
-            done[k] = _update(x, keys, k * size, hi, op, acc[k], base) == hi
+            done[k] = _update(x, keys, k * size, hi, op, acc[k], base) == 0
         if acc.shape[0] == 0 or not done.all():
             pair = _aggregate(x, keys, _op(op))
         else:
