@@ -8,7 +8,7 @@ import pytest
 
 import vecpipe as vp
 from vecpipe.kernels._core import REGISTRY
-from vecpipe.kernels.ewm import ewm_mean  # noqa: F401  (registers the family)
+from vecpipe.kernels.ewm import ewm_mean  # also registers the family
 
 KERNELS = [k for k in REGISTRY if k.family == "ewm"]
 IDS = [k.name for k in KERNELS]
@@ -51,6 +51,28 @@ def test_equals_pandas_on_fixed_cases(kernel, case, adjust, ignore_na):
     arr = kernel.function(x, **kw)
     assert isinstance(arr, np.ndarray) and arr.dtype == np.float64
     np.testing.assert_allclose(arr, expected.to_numpy(), rtol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("adjust", [True, False])
+def test_mean_where_large_values_cancel(adjust):
+    # The mean computes pandas' weighted average with the weights' shares precomputed:
+    # where values of opposite signs cancel to near 0, the two agree to rounding of the
+    # inputs' magnitude (1e6 here), not relative to the near-0 result.
+    from vecpipe.kernels.ewm import _mean_equal
+
+    # the second mean is (w * 1e6 + b) / (w + 1) with w the first value's weight: near 0
+    second = -1e6 * (1 - 1 / 3.5) if adjust else -2.5e6
+    x = np.r_[1e6, second, np.tile([1e6, -2.5e6, 1.5e6 + 1e-3], 30)]
+    x += RNG.normal(size=x.size) * 1e-6
+    expected = pd.Series(x).ewm(com=2.5, adjust=adjust).mean().to_numpy()
+    got = ewm_mean(x, com=2.5, adjust=adjust)
+    _mean_equal(expected, got)
+    assert np.max(np.abs(got - expected)) <= 64 * np.finfo(np.float64).eps * 2.5e6
+    # and values near float64's top take pandas' own formula, overflow included
+    big = np.array([1.5e308, 1.6e308, -1e308, 1.7e308])
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = pd.Series(big).ewm(com=9.0, adjust=adjust).mean().to_numpy()
+    np.testing.assert_array_equal(ewm_mean(big, com=9.0, adjust=adjust), expected)
 
 
 @pytest.mark.parametrize("bias", [False, True])
