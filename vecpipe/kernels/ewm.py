@@ -7,9 +7,9 @@ variants mirror pandas' recurrences (``ewm`` and ``ewmcov`` in
 ``pandas/_libs/window/aggregations.pyx``): the mean is a running weighted average that
 keeps a constant run exact (with the weights' shares computed off the dependency chain,
 so it equals pandas' to a few ulps of the series' magnitude, not bit for bit), the
-variance a weighted running covariance of ``x`` with
-itself with the bias correction from the sums of weights and squared weights. As in
-pandas, infinities count as missing and ``min_periods`` counts at least 1.
+variance a weighted running covariance of ``x`` with itself with the bias correction
+from the sums of weights and squared weights. As in pandas, infinities count as missing
+and ``min_periods`` counts at least 1.
 
 The recurrence is sequential, so each kernel has one serial Numba variant; 2-D input runs
 lane by lane.
