@@ -142,7 +142,7 @@ def _var_step(x, i, start, window, state, inv_full, inv_less):
     divides (division sits in the dependency chain; 1.6x faster serially). A full
     window's counts (window, window - 1) have their reciprocals computed once. The
     reciprocal's rounding drifts the running sums by about an ulp per value (1e-13
-    relative after 10^5 values, 7e-12 after 10^7), so lanes are chunks (``_var_chunks``).
+    relative after 10^5 values, 7e-12 after 10^7), so lanes are chunks (``_pair``).
     ``state``: (nobs, mean, ssqdm, add and remove compensations, run of equal values, the
     last value)."""
     nobs, mean_x, ssqdm, comp_add, comp_rem, same, prev = state
@@ -340,15 +340,30 @@ def rolling_var_stage(x, window, min_periods=None, ddof=1):
 
 
 @numba.njit(nogil=True, cache=True)
-def _var_chunks(x, window, minp, out, ddof, root):
-    # The serial variants run ``_var_core`` on the parallel variants' pairs of chunks, one
-    # pair after the other: restarting every chunk (at least 64K values) bounds the
-    # running sums' drift (see ``_var_step``), and serial and parallel give the same bits.
-    n = x.shape[0]
+def _pairs(n, window):
+    """How many pairs of chunks ``n`` values make (see ``_pair``)."""
     size = _chunk(n, window)
-    for lo in range(0, n, 2 * size):
-        mid = min(n, lo + size)
-        _var_core(x, window, minp, lo, mid, min(n, mid + size), out, ddof, root)
+    return (n + 2 * size - 1) // (2 * size)
+
+
+@numba.njit(nogil=True, cache=True)
+def _pair(n, window, c):
+    """``(lo, mid, hi)`` of the ``c``-th pair of chunks, which ``_var_core`` runs side by
+    side. The serial variants run the pairs one after the other, the parallel ones in
+    ``prange``: restarting every chunk (at least 64K values) bounds the running sums'
+    drift (see ``_var_step``), and serial and parallel give the same bits."""
+    size = _chunk(n, window)
+    lo = 2 * c * size
+    mid = min(n, lo + size)
+    return lo, mid, min(n, mid + size)
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_chunks(x, window, minp, out, ddof, root):
+    n = x.shape[0]
+    for c in range(_pairs(n, window)):
+        lo, mid, hi = _pair(n, window, c)
+        _var_core(x, window, minp, lo, mid, hi, out, ddof, root)
 
 
 @rolling_var_stage.variant("numba")
@@ -362,13 +377,9 @@ def _rolling_var_numba(x, window, min_periods=None, ddof=1):
 def _rolling_var_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
-    size = _chunk(n, window)
-    for c in numba.prange((n + 2 * size - 1) // (2 * size)):
-        lo = 2 * c * size
-        mid = min(n, lo + size)
-        _var_core(
-            x, window, _minp(window, min_periods), lo, mid, min(n, mid + size), out, ddof, False
-        )
+    for c in numba.prange(_pairs(n, window)):
+        lo, mid, hi = _pair(n, window, c)
+        _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, False)
     return out
 
 
@@ -389,13 +400,9 @@ def _rolling_std_numba(x, window, min_periods=None, ddof=1):
 def _rolling_std_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
-    size = _chunk(n, window)
-    for c in numba.prange((n + 2 * size - 1) // (2 * size)):
-        lo = 2 * c * size
-        mid = min(n, lo + size)
-        _var_core(
-            x, window, _minp(window, min_periods), lo, mid, min(n, mid + size), out, ddof, True
-        )
+    for c in numba.prange(_pairs(n, window)):
+        lo, mid, hi = _pair(n, window, c)
+        _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, True)
     return out
 
 
