@@ -138,7 +138,7 @@ class Stage(Batched):
         # common single-array key is built inline (it must equal keys.make_key's; a test
         # checks that) and reference mode and pins are handled by missing the table.
         tag = (_LOCAL.get() or _GLOBAL[0]).tag
-        if not kwargs and len(args) == 1 and type(args[0]) is _ndarray:
+        if len(args) == 1 and not kwargs and type(args[0]) is _ndarray:
             a = args[0]
             flags = a.flags
             layout = "C" if flags.c_contiguous else ("F" if flags.f_contiguous else "S")

@@ -88,6 +88,8 @@ def _is_int(value: object) -> bool:
 
 def check_window(func: str, window: object) -> int:
     """A positive int window."""
+    if type(window) is int and window >= 1:  # the common case, without the calls below
+        return window
     if not _is_int(window) or int(window) < 1:  # type: ignore[call-overload]
         reject(func, "window", window, "is not a positive int; pass a window such as 3")
     return int(window)  # type: ignore[call-overload]
@@ -124,6 +126,8 @@ def check_bool(func: str, name: str, value: object) -> bool:
 
 def check_axis(func: str, axis: object) -> int:
     """0 or 1 (``-1`` and ``-2`` count from the end, as in NumPy)."""
+    if axis == 0 and type(axis) is int:  # the default, without the calls below
+        return 0
     if not _is_int(axis) or int(axis) not in (0, 1, -1, -2):  # type: ignore[call-overload]
         reject(func, "axis", axis, "is not 0 or 1; pass axis=0 (down columns) or axis=1")
     return int(axis) % 2  # type: ignore[call-overload]
