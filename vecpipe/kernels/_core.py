@@ -119,6 +119,8 @@ def check_nonnegative_int(func: str, name: str, value: object) -> int:
 
 def check_bool(func: str, name: str, value: object) -> bool:
     """A bool (NumPy's too)."""
+    if value is True or value is False:  # the common case, without the check below
+        return value
     if not isinstance(value, bool | np.bool_):
         reject(func, name, value, "is not a bool; pass True or False")
     return bool(value)
@@ -134,6 +136,12 @@ def check_axis(func: str, axis: object) -> int:
 
 
 # -- conversions ----------------------------------------------------------------------------
+
+#: float64's dtype: NumPy's built-in dtypes are single objects, so the plain calls' fast
+#: paths test ``x.dtype is FLOAT64`` (~0.1 µs less than ``==``); any other float64 (a
+#: byte-swapped one) takes the general path, which converts it.
+FLOAT64 = np.dtype(np.float64)
+INT64 = np.dtype(np.int64)
 
 
 def _float_values(func: str, values: Any, what: str) -> np.ndarray:
@@ -172,7 +180,7 @@ def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ..
     gives a Series (same index and name), a DataFrame a DataFrame (same index and
     columns), column by column; 2-D arrays and DataFrames go along ``axis``.
     """
-    if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 1 and x.flags.c_contiguous:
+    if type(x) is np.ndarray and x.dtype is FLOAT64 and x.ndim == 1 and x.flags.c_contiguous:
         return kernel(x, *args)  # nothing to convert: the small-input path stays short
     if isinstance(x, pd.Series):
         out = kernel(_float_values(func, x, "the Series"), *args)
