@@ -96,6 +96,8 @@ BAD_CALLS = [
     pytest.param({"min_periods": 4}, "min_periods=4", id="min-periods-over-window"),
     pytest.param({"min_periods": -1}, "min_periods=-1", id="min-periods-negative"),
     pytest.param({"axis": 2}, "axis=2", id="axis-2"),
+    pytest.param({"axis": np.array([0, 1])}, "axis=array", id="axis-array"),
+    pytest.param({"window": np.array([3, 4])}, "window=array", id="window-array"),
     pytest.param({"x": np.array(["a", "b"])}, "not numeric", id="strings"),
     pytest.param({"x": pd.Series(["a", "b"], dtype=object)}, "not numeric", id="object"),
     pytest.param({"x": np.zeros((2, 2, 2))}, "3 dimensions", id="3-d"),

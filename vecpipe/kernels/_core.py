@@ -128,7 +128,7 @@ def check_bool(func: str, name: str, value: object) -> bool:
 
 def check_axis(func: str, axis: object) -> int:
     """0 or 1 (``-1`` and ``-2`` count from the end, as in NumPy)."""
-    if axis == 0 and type(axis) is int:  # the default, without the calls below
+    if type(axis) is int and axis == 0:  # the default, without the calls below
         return 0
     if not _is_int(axis) or int(axis) not in (0, 1, -1, -2):  # type: ignore[call-overload]
         reject(func, "axis", axis, "is not 0 or 1; pass axis=0 (down columns) or axis=1")
