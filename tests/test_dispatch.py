@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import vecpipe as vp
+from vecpipe.wisdom import get_wisdom
 
 # -- stages shared by the tests (compiled once per module) ---------------------------------
 
@@ -475,6 +476,28 @@ def test_a_fresh_stage_object_reuses_wisdom(affine, x):
     frame = again.explain().to_frame()
     assert set(frame["source"]) == {"wisdom"}
     assert "from wisdom" in str(again.explain())
+
+
+@pytest.mark.parametrize(("parallel_gain", "chosen"), [(1.1, "numba"), (1.5, "numba_parallel")])
+def test_a_parallel_variant_must_beat_the_serial_one_by_the_margin(
+    x, cache_dir, parallel_gain, chosen
+):
+    # The times come from wisdom, so the rule is tested without timing anything.
+    first = make_affine()
+    first(x)
+    stored = json.loads((cache_dir / "wisdom.json").read_text())["stages"][first.id]
+    ((key, records),) = stored.items()
+    serial = 1e-3
+    times = {"reference": 1e-1, "numpy": 5e-3, "numba": serial}
+    times["numba_parallel"] = serial / parallel_gain
+    get_wisdom().record(
+        first.id, key, {name: {**records[name], "seconds": t} for name, t in times.items()}
+    )
+    again = make_affine()
+    again(x)
+    assert again.choice(x) == chosen
+    text = str(again.explain())
+    assert ("under the 1.2x a parallel variant must gain" in text) == (chosen == "numba")
 
 
 STAGE_MODULE = """

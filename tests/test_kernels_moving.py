@@ -130,3 +130,30 @@ def test_ddof_equals_pandas(kernel, ddof):
         kernel.pandas(s, 6, min_periods=1, ddof=ddof),
         rtol=1e-9,
     )
+
+
+# Longer than several of the parallel variants' chunks (64K values), so each chunk's cold
+# start (re-reading the window - 1 values before it) is compared with pandas' one pass.
+LONG = np.r_[_data(3 * (1 << 16) + 123), np.full(5000, np.nan), 1e6 + RNG.normal(size=9000)]
+
+
+@pytest.mark.parametrize("window", [3, 1000, 70_000])
+@pytest.mark.parametrize("kernel", KERNELS, ids=IDS)
+def test_every_variant_equals_pandas_across_chunks(kernel, window):
+    expected = kernel.pandas(pd.Series(LONG), window, min_periods=1).to_numpy()
+    for name, variant in kernel.stage.variants.items():
+        got = variant.run(LONG, window, 1)
+        difference = kernel.stage.equal.compare(expected, got)
+        assert difference is None, f"{name}: {difference}"
+
+
+@pytest.mark.parametrize("name", ["rolling_min", "rolling_max"])
+def test_ties_between_signed_zeros_give_pandas_sign(name):
+    # Equal extremes (0.0 and -0.0) compare equal; pandas returns the latest of them.
+    x = np.array([0.0, -0.0, 1.0, -0.0, 0.0, -1.0, 0.0, -0.0, np.nan, -0.0, 0.0] * 3)
+    stage = next(k.stage for k in KERNELS if k.name == name)
+    for window in (1, 2, 3, 5, 40):
+        expected = getattr(pd.Series(x).rolling(window, min_periods=1), name[8:])().to_numpy()
+        for variant in stage.variants.values():
+            got = variant.run(x, window, 1)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))

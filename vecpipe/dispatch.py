@@ -93,6 +93,11 @@ ESTIMATE_ORDER = (
     (1 << 19, ("numba", "numba_parallel", "numpy", "python")),
     (None, ("numba_parallel", "numba", "numpy", "python")),
 )
+#: A parallel variant is chosen only when it is at least this many times faster than the
+#: fastest serial one: it holds every core for its speed (cores that stages running side by
+#: side in threads would use), and on small inputs, where its thread start weighs most,
+#: timings within a few percent swap from one tuning to the next on a loaded machine.
+PARALLEL_MARGIN = 1.2
 #: A parallel kernel's first calls after a pause wake its thread pool; they are run for up
 #: to this long, until three calls in a row agree, before any of its calls is timed.
 WARM_SECONDS = 0.05
@@ -674,17 +679,44 @@ class Dispatcher:
             decision.chosen, decision.reason = "reference", "no variant was usable"
             return
         best = ranking[0]
+        parts = [f"fastest of {len(ranking)} usable"]
+        serial = self._serial_instead(ranking)
+        if serial is not None:
+            gain = (serial.seconds or 0.0) / (best.seconds or 1e-12)
+            parts = [
+                f"fastest serial variant; {best.variant} was {gain:.3g}x faster, under the "
+                f"{PARALLEL_MARGIN}x a parallel variant must gain to hold every core"
+            ]
+            best = serial
         best.status = "chosen"
         decision.chosen = best.variant
         reference = decision.trials.get("reference")
-        parts = [f"fastest of {len(ranking)} usable"]
         fastest = best.seconds or 1e-12  # ranking holds timed trials only
-        runner_up = ranking[1] if len(ranking) > 1 else None
+        runner_up = ranking[1] if len(ranking) > 1 and serial is None else None
         if runner_up is not None and runner_up.variant != "reference" and runner_up.seconds:
             parts.append(f"{runner_up.seconds / fastest:.3g}x faster than {runner_up.variant}")
         if reference is not None and reference.seconds and best.variant != "reference":
             parts.append(f"{reference.seconds / fastest:.3g}x faster than the reference")
         decision.reason = "; ".join(parts)
+
+    def _serial_instead(self, ranking: list[Trial]) -> Trial | None:
+        """The fastest serial variant, if the fastest is parallel by less than the margin."""
+        variants = self.stage._variants
+
+        def parallel(trial: Trial) -> bool:
+            variant = variants.get(trial.variant)
+            return variant is not None and variant.parallel
+
+        best = ranking[0]
+        if not parallel(best) or not best.seconds:
+            return None
+        for trial in ranking[1:]:
+            if trial.status == "dropped" or trial.variant == "reference" or parallel(trial):
+                continue
+            if trial.seconds and trial.seconds < PARALLEL_MARGIN * best.seconds:
+                return trial
+            return None
+        return None
 
     def _estimate(
         self,

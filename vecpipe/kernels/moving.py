@@ -4,8 +4,9 @@ Each function equals ``pd.Series(x).rolling(window, min_periods=...).<op>()``. I
 reference is that pandas call on a 1-D float64 array; the Numba variants mirror pandas'
 running algorithms (``pandas/core/_numba/kernels``): Kahan-compensated add/remove for
 sum and mean, Welford-like add/remove with compensation for var (multiplying by the
-count's reciprocal where pandas divides), a monotonic deque for min and max. As in
-pandas, infinities count as missing everywhere but ``rolling_count``.
+count's reciprocal where pandas divides). Min and max give pandas' values with van Herk and
+Gil-Werman's block algorithm (``_extreme_core``) where pandas keeps a monotonic deque. As
+in pandas, infinities count as missing everywhere but ``rolling_count``.
 
 Every kernel is one ``_*_core(x, window, minp, lo, hi, out)`` loop that fills
 ``out[lo:hi]``, starting cold at ``lo`` (it first reads the ``window - 1`` values before
@@ -225,44 +226,76 @@ def _var_core(x, window, minp, lo, mid, hi, out, ddof, root):
             out[k] = _var_value(b, window, minp, ddof, root, inv_out)
 
 
-@numba.njit(nogil=True, cache=True)
-def _minmax_core(x, window, minp, lo, hi, out, is_max):
-    # A monotonic deque of (index, value) pairs: O(1) amortized per value. Its ring has a
-    # power of two of slots (at least ``window``), so positions wrap with a mask, not a
-    # division (1.6x faster at 10^7), and holds the values, so a comparison reads one.
-    cap = 1
-    while cap < window:
-        cap *= 2
-    mask = cap - 1
-    ring = np.empty(cap, dtype=np.int64)
-    vals = np.empty(cap)
-    head = 0
-    size = 0
-    nobs = 0
-    start = max(0, lo - window + 1)
-    for i in range(start, hi):
-        gone = i - window
-        if gone >= start:
-            if np.isfinite(x[gone]):
-                nobs -= 1
-            if size and ring[head] == gone:
-                head = (head + 1) & mask
-                size -= 1
-        v = x[i]
-        if np.isfinite(v):
-            nobs += 1
-            while size:
-                back = vals[(head + size - 1) & mask]
-                if (back <= v) if is_max else (back >= v):
-                    size -= 1
-                else:
-                    break
-            j = (head + size) & mask
-            ring[j] = i
-            vals[j] = v
-            size += 1
-        if i >= lo:
-            out[i] = vals[head] if nobs > 0 and nobs >= minp else np.nan
+def _extreme_core(is_max: bool) -> Any:
+    """The rolling max (``is_max``) or min loop, ``core(x, window, minp, lo, hi, out)``.
+
+    van Herk and Gil-Werman's algorithm: the values from ``start`` are cut into blocks of
+    ``window``; the window ending at ``i`` is the suffix of the block before ``i``'s plus
+    the prefix of ``i``'s block up to ``i``, so each output is the better of a suffix
+    extreme (one backward pass per block) and a running prefix extreme: three comparisons
+    a value whatever the window, with no data-dependent branch. Measured on the
+    development VM at 10^7 against the monotonic deque pandas uses (whose pops mispredict
+    on unordered data): 150 ms to 44-58 ms serially, w=20 and w=1000 alike. Missing
+    values (NaN and infinities, as in pandas) become the identity (-inf for max) in a copy
+    of each block, and a running count gives min_periods. Scratch: three blocks of
+    ``window`` values (one when a single block covers the lane).
+
+    ``is_max`` is a constant of the compiled code (a closure variable that Numba's disk
+    cache hashes), so each comparison compiles to one ``maxsd``/``minsd``.
+    """
+    none = -np.inf if is_max else np.inf
+
+    @numba.njit(nogil=True, cache=True, inline="always")
+    def better(a, b):  # type: ignore[no-untyped-def]
+        # Ties go to b; callers pass the later value as b, so among equal extremes
+        # (0.0 and -0.0) the latest wins, as in pandas' deque.
+        if is_max:
+            return a if a > b else b
+        return a if a < b else b
+
+    def core(x, window, minp, lo, hi, out):  # type: ignore[no-untyped-def]
+        start = max(0, lo - window + 1)
+        width = min(window, hi - start)
+        # buf: [0, width) this block's values; two more blocks, in turn, the suffix
+        # extremes of the block before (``old``) and of this one (``new``).
+        buf = np.empty((3 if hi - start > window else 2) * width)
+        buf[width : 2 * width] = none
+        old, new = width, 2 * width
+        lead = max(minp, 1)
+        nobs = 0
+        b = start
+        while b < hi:
+            e = min(b + window, hi)
+            m = e - b
+            for j in range(m):
+                v = x[b + j]
+                buf[j] = v if np.isfinite(v) else none
+            if e < hi:
+                s = none
+                for j in range(m - 1, -1, -1):
+                    s = better(buf[j], s)
+                    buf[new + j] = s
+            p = none
+            for j in range(m):
+                i = b + j
+                v = buf[j]
+                nobs += v != none
+                if i - window >= start:
+                    nobs -= np.isfinite(x[i - window])
+                p = better(p, v)
+                r = better(buf[old + j + 1], p) if j + 1 < width else p
+                if i >= lo:
+                    out[i] = r if nobs >= lead else np.nan
+            old, new = new, old
+            b = e
+
+    # Named for its operation: Numba's disk cache files are named by qualified name.
+    core.__name__ = core.__qualname__ = "_max_core" if is_max else "_min_core"
+    return numba.njit(nogil=True, cache=True)(core)
+
+
+_max_core = _extreme_core(True)
+_min_core = _extreme_core(False)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -415,7 +448,7 @@ def rolling_min_stage(x, window, min_periods=None):
 @rolling_min_stage.variant("numba")
 def _rolling_min_numba(x, window, min_periods=None):
     out = _alloc.empty(x.shape[0])
-    _minmax_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, False)
+    _min_core(x, window, _minp(window, min_periods), 0, x.shape[0], out)
     return out
 
 
@@ -425,9 +458,7 @@ def _rolling_min_parallel(x, window, min_periods=None):
     out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
-        _minmax_core(
-            x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, False
-        )
+        _min_core(x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out)
     return out
 
 
@@ -440,7 +471,7 @@ def rolling_max_stage(x, window, min_periods=None):
 @rolling_max_stage.variant("numba")
 def _rolling_max_numba(x, window, min_periods=None):
     out = _alloc.empty(x.shape[0])
-    _minmax_core(x, window, _minp(window, min_periods), 0, x.shape[0], out, True)
+    _max_core(x, window, _minp(window, min_periods), 0, x.shape[0], out)
     return out
 
 
@@ -450,9 +481,7 @@ def _rolling_max_parallel(x, window, min_periods=None):
     out = _alloc.empty(n)
     size = _chunk(n, window)
     for c in numba.prange((n + size - 1) // size):
-        _minmax_core(
-            x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, True
-        )
+        _max_core(x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out)
     return out
 
 
