@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -440,6 +441,7 @@ def _time_op(op: Op, shape: tuple[int, ...], rounds: int, status: dict[str, str]
     x, params = make_input(op, shape)
     contenders: dict[str, Callable[..., Any]] = {}
     first_call = None
+    ran = None
     for lib in LIBRARIES:
         if status[lib] != AGREES:
             continue
@@ -452,6 +454,7 @@ def _time_op(op: Op, shape: tuple[int, ...], rounds: int, status: dict[str, str]
             first_call = time.perf_counter() - started
             for _ in range(3):
                 call(x)
+            ran = _vecpipe_variants(op, x)
         contenders[lib] = call
     timings = interleaved(contenders, x, rounds=rounds, cap=dict.fromkeys(contenders, 3.0))
     times = {lib: timings[lib].min if lib in timings else None for lib in LIBRARIES}
@@ -464,11 +467,29 @@ def _time_op(op: Op, shape: tuple[int, ...], rounds: int, status: dict[str, str]
         "medians": {lib: t.median for lib, t in timings.items()},
         "status": status,
         "vecpipe_first_call": first_call,
+        "vecpipe_variant": ran,
         "fastest_peer": fastest,
         "vs_fastest": vp_time / peers[fastest] if vp_time and fastest else None,
         "vs_pandas": vp_time / times["pandas"] if vp_time and times["pandas"] else None,
         "vs_numbagg": vp_time / times["numbagg"] if vp_time and times["numbagg"] else None,
     }
+
+
+def _vecpipe_variants(op: Op, x: np.ndarray) -> str | None:
+    """The variants vecpipe's dispatcher chose for lanes as long as ``x``'s (its explain()
+    rows for the key of that size), e.g. ``"numba_parallel"``."""
+    kernels = module("vecpipe")
+    spec = next((k for k in kernels.REGISTRY if k.name == op.kernel), None)
+    if spec is None:
+        return None
+    from vecpipe.keys import describe_key, make_key
+
+    size = re.search(r"n=[^\]]*", describe_key(make_key(0, (np.empty(x.shape[0]),), {})))
+    frame = spec.stage.explain().to_frame()
+    if size is None or frame.empty:
+        return None
+    rows = frame[frame["chosen"] & frame["key"].str.contains(size.group(0), regex=False)]
+    return ", ".join(sorted(set(rows["variant"]))) or None
 
 
 def sizes(quick: bool) -> list[tuple[str, tuple[int, ...]]]:
@@ -591,7 +612,15 @@ def markdown(result: dict[str, Any]) -> str:
         "than pandas; at 1e7 (1-D) at least as fast as numbagg. '-': the library lacks "
         "the operation."
     )
-    headers = ["operation", *LIBRARIES, "vecpipe 1st call", "/ fastest", "/ pandas", "goals"]
+    headers = [
+        "operation",
+        *LIBRARIES,
+        "vecpipe 1st call",
+        "vecpipe ran",
+        "/ fastest",
+        "/ pandas",
+        "goals",
+    ]
     for tab in result["tables"]:
         rows = []
         for row in tab["rows"]:
@@ -610,6 +639,7 @@ def markdown(result: dict[str, Any]) -> str:
                     label,
                     *(_cell(row, lib) for lib in LIBRARIES),
                     fmt_time(row["vecpipe_first_call"]),
+                    row.get("vecpipe_variant") or "-",
                     _ratio(row["vs_fastest"], row),
                     _ratio(row["vs_pandas"], row),
                     _goal(row, tab["shape"]),
