@@ -75,6 +75,48 @@ def test_mean_where_large_values_cancel(adjust):
     np.testing.assert_array_equal(ewm_mean(big, com=9.0, adjust=adjust), expected)
 
 
+def _long(kind: str) -> np.ndarray:
+    # Longer than several of the parallel mean's chunks (64K values).
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=300_000) * 1e3
+    if kind == "gaps":
+        x[rng.random(x.size) < 0.3] = np.nan
+        x[120_000:200_000] = np.nan  # a missing run over a whole chunk: no cold start
+    elif kind == "sparse":
+        x[rng.random(x.size) < 0.99] = np.nan  # ~650 observations a chunk
+    elif kind == "inf":
+        x[rng.random(x.size) < 0.01] = np.inf
+        x[:30_000] = np.nan  # a leading missing run
+    elif kind == "overflow":
+        x[250_000] = 1.7e308  # pandas' products overflow: the serial formula
+    return x
+
+
+@pytest.mark.parametrize("min_periods", [0, 400])
+@pytest.mark.parametrize("kind", ["normal", "gaps", "sparse", "inf", "overflow"])
+@pytest.mark.parametrize(
+    ("com", "adjust", "ignore_na"),
+    [(9.0, True, False), (9.0, False, True), (1.0, False, False), (0.0, True, True)],
+)
+def test_every_mean_variant_equals_pandas_across_chunks(kind, com, adjust, ignore_na, min_periods):
+    # The parallel mean starts each chunk cold, enough observations back that the history
+    # it leaves out weighs under 2**-64; where none is found it runs serially.
+    x = _long(kind)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = (
+            pd.Series(x)
+            .ewm(com=com, adjust=adjust, ignore_na=ignore_na, min_periods=min_periods)
+            .mean()
+            .to_numpy()
+        )
+    stage = KERNELS[0].stage
+    assert stage.name == "ewm_mean"
+    for name, variant in stage.variants.items():
+        got = variant.run(x, com, adjust, ignore_na, min_periods)
+        difference = stage.equal.compare(expected, got)
+        assert difference is None, f"{name}: {difference}"
+
+
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("kernel", [k for k in KERNELS if k.name != "ewm_mean"], ids=str)
 def test_bias_equals_pandas(kernel, bias):

@@ -11,8 +11,13 @@ variance a weighted running covariance of ``x`` with itself with the bias correc
 from the sums of weights and squared weights. As in pandas, infinities count as missing
 and ``min_periods`` counts at least 1.
 
-The recurrence is sequential, so each kernel has one serial Numba variant; 2-D input runs
-lane by lane.
+The recurrences are sequential, but they forget: a value ``k`` observations back weighs
+at most ``(1 + alpha)**-k`` of the mean. The mean's parallel variant runs chunks in ``prange``,
+each from a cold start enough observations back (``_memory``: the left-out history's
+weight under 2**-64), and gives the serial variant's result to within that (bit for bit
+on 10^7 normal values). Where a chunk finds no such start within the chunk before it
+(sparse data) or a value could overflow pandas' products, it runs serially. Var and std
+have one serial variant each; 2-D input runs lane by lane.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ _VAR_INPUTS = _spec.Spec(
     _spec.sampled_from([False, True]),
 )
 _VAR_EQUAL = vp.close(rtol=1e-6, atol=1e-6)
+# The parallel mean's chunks: at least this long (and 8x the decay's memory).
+_MIN_CHUNK = 1 << 16
 
 
 def _mean_equal(expected: np.ndarray, actual: np.ndarray) -> None:
@@ -77,23 +84,24 @@ _STAGE: dict[str, Any] = {"chunkable": False, "auto": False}
 
 
 @numba.njit(nogil=True, cache=True)
-def _mean_loop(x, com, adjust, ignore_na, minp, out, fast, limit):
-    """pandas' ewma recurrence. ``fast``: pandas' ``(old * weighted + new * cur) / (old +
-    new)`` as ``weighted * keep + cur * take``, the weights' shares computed off the
-    dependency chain (division sat in it: 1.5x faster; within a few ulps, see
-    ``_mean_equal``); returns False, leaving ``out`` to be redone, on meeting a value
+def _mean_loop(x, start, lo, hi, com, adjust, ignore_na, minp, out, fast, limit):
+    """pandas' ewma recurrence from a cold start at ``start`` (an observation, or the
+    series' first value), writing ``out[lo:hi]``. ``fast``: pandas' ``(old * weighted +
+    new * cur) / (old + new)`` as ``weighted * keep + cur * take``, the weights' shares
+    computed off the dependency chain (division sat in it: 1.5x faster; within a few ulps,
+    see ``_mean_equal``); returns False, leaving ``out`` to be redone, on meeting a value
     beyond ``limit``, where pandas' products can overflow and the shares' cannot."""
-    n = x.shape[0]
     minp = max(minp, 1)
     alpha = 1.0 / (1.0 + com)
     old_wt_factor = 1.0 - alpha
     new_wt = 1.0 if adjust else alpha
-    weighted = x[0] if np.isfinite(x[0]) else np.nan
+    weighted = x[start] if np.isfinite(x[start]) else np.nan
     nobs = 0 if np.isnan(weighted) else 1
-    out[0] = weighted if nobs >= minp else np.nan
+    if start >= lo:
+        out[start] = weighted if nobs >= minp else np.nan
     old_wt = 1.0
-    big = abs(x[0]) > limit
-    for i in range(1, n):
+    big = abs(x[start]) > limit
+    for i in range(start + 1, hi):
         cur = x[i]
         big |= abs(cur) > limit  # no branch: a test here cost the loop a third
         is_obs = np.isfinite(cur)  # pandas turns infinities into NaN first
@@ -118,19 +126,68 @@ def _mean_loop(x, com, adjust, ignore_na, minp, out, fast, limit):
                         old_wt = 1.0
         elif is_obs:
             weighted = cur
-        out[i] = weighted if nobs >= minp else np.nan
+        if i >= lo:
+            out[i] = weighted if nobs >= minp else np.nan
     return not (fast and big)
 
 
 @numba.njit(nogil=True, cache=True)
-def _mean_core(x, com, adjust, ignore_na, minp, out):
-    if x.shape[0] == 0:
-        return
+def _limit(com, adjust):
     # The old values' weight grows to 1 + com (adjust) or stays 1: below this limit,
     # pandas' products cannot overflow either, and the fast form agrees with them.
-    limit = 1e307 / (1.0 + com) if adjust else 1e307
-    if not _mean_loop(x, com, adjust, ignore_na, minp, out, True, limit):
-        _mean_loop(x, com, adjust, ignore_na, minp, out, False, limit)
+    return 1e307 / (1.0 + com) if adjust else 1e307
+
+
+@numba.njit(nogil=True, cache=True)
+def _mean_core(x, com, adjust, ignore_na, minp, out):
+    n = x.shape[0]
+    if n == 0:
+        return
+    limit = _limit(com, adjust)
+    if not _mean_loop(x, 0, 0, n, com, adjust, ignore_na, minp, out, True, limit):
+        _mean_loop(x, 0, 0, n, com, adjust, ignore_na, minp, out, False, limit)
+
+
+@numba.njit(nogil=True, cache=True)
+def _memory(com):
+    """Observations after which everything before them weighs less than 2**-64 of the
+    mean. Each observation keeps at most ``1 / (1 + alpha)`` of the history's share
+    (``1 - alpha`` without gaps; missing values decay the old weights, but ``adjust=False``
+    renormalizes them against ``alpha``), so a cold start this many observations back
+    gives the mean to far below its rounding."""
+    alpha = 1.0 / (1.0 + com)
+    return int(np.ceil(64.0 * np.log(2.0) / np.log1p(alpha)))
+
+
+@numba.njit(nogil=True, cache=True)
+def _cold_starts(x, size, steps, minp):
+    """Where chunk ``k`` (rows ``[k * size, (k + 1) * size)``) starts its cold run.
+
+    The mean changes only at observations, so it is the last observation before the chunk
+    that must have forgotten the history a cold start leaves out: the start is the
+    observation with ``steps`` more observations after it before the chunk (and at least
+    ``minp`` in all). It is looked for within the chunk before; the result is empty when
+    some chunk has none there (sparse data: fewer than ``steps`` observations in a chunk),
+    and the caller runs serially.
+    """
+    n = x.shape[0]
+    chunks = (n + size - 1) // size
+    starts = np.zeros(chunks, dtype=np.int64)
+    need = max(steps + 1, minp)
+    for k in range(1, chunks):
+        s = k * size
+        found = -1
+        seen = 0  # observations in [i, s)
+        for i in range(s - 1, s - size - 1, -1):
+            if np.isfinite(x[i]):
+                seen += 1
+                if seen >= need:
+                    found = i
+                    break
+        if found < 0:
+            return starts[:0]
+        starts[k] = found
+    return starts
 
 
 @numba.njit(nogil=True, cache=True)
@@ -211,6 +268,31 @@ def _ewm_mean_numba(x, com, adjust=True, ignore_na=False, min_periods=0):
     return out
 
 
+@ewm_mean_stage.variant("numba", parallel=True)
+def _ewm_mean_parallel(x, com, adjust=True, ignore_na=False, min_periods=0):
+    # Chunks in prange, each from a cold start far enough back (``_memory``) that the
+    # history it leaves out weighs under 2**-64: the recurrence forgets, so it splits.
+    n = x.shape[0]
+    out = _alloc.empty(n)
+    steps = _memory(com)
+    size = max(_MIN_CHUNK, 8 * steps, (n + 63) // 64)
+    starts = _cold_starts(x, size, steps, max(min_periods, 1))
+    if starts.shape[0] <= 1:
+        _mean_core(x, com, adjust, ignore_na, min_periods, out)
+        return out
+    limit = _limit(com, adjust)
+    fast = np.ones(starts.shape[0], dtype=np.bool_)
+    for k in numba.prange(starts.shape[0]):
+        lo = k * size
+        hi = min(n, lo + size)
+        fast[k] = _mean_loop(
+            x, starts[k], lo, hi, com, adjust, ignore_na, min_periods, out, True, limit
+        )
+    if not fast.all():
+        _mean_loop(x, 0, 0, n, com, adjust, ignore_na, min_periods, out, False, limit)
+    return out
+
+
 @vp.stage(name="ewm_var", inputs=_VAR_INPUTS, equal=_VAR_EQUAL, **_STAGE)
 def ewm_var_stage(x, com, adjust=True, ignore_na=False, min_periods=0, bias=False):
     """``pd.Series(x).ewm(com=com, ...).var(bias=bias)`` as an array."""
@@ -249,6 +331,17 @@ def _is_real(value: object) -> bool:
 
 def center_of_mass(func: str, com: object, span: object, halflife: object, alpha: object) -> float:
     """The ``com`` pandas derives from exactly one of com, span, halflife and alpha."""
+    # The common calls first, without the checks below (3 µs of a 10^3 call): one float
+    # or int given, in range (NaN fails every comparison; infinity fails the bounds but
+    # com's, checked).
+    if span is None and halflife is None:
+        if alpha is None and (type(com) is float or type(com) is int) and 0 <= com < math.inf:
+            return float(com)
+        if com is None and (type(alpha) is float or type(alpha) is int) and 0 < alpha <= 1:
+            return (1 - alpha) / alpha
+    elif com is None and halflife is None and alpha is None:
+        if (type(span) is float or type(span) is int) and 1 <= span < math.inf:
+            return (span - 1) / 2
     given = {
         k: v
         for k, v in (("com", com), ("span", span), ("halflife", halflife), ("alpha", alpha))
