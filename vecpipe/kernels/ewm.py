@@ -328,35 +328,30 @@ STAGES: dict[str, vp.Stage] = {s.name: s for s in (ewm_mean_stage, ewm_var_stage
 
 
 def _is_real(value: object) -> bool:
+    if type(value) is float or type(value) is int:  # the common case: the ABC check is slow
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def center_of_mass(func: str, com: object, span: object, halflife: object, alpha: object) -> float:
     """The ``com`` pandas derives from exactly one of com, span, halflife and alpha."""
-    # The common calls first, without the checks below (3 µs of a 10^3 call): one float
-    # or int given, in range (NaN fails every comparison; infinity fails the bounds but
-    # com's, checked).
-    if span is None and halflife is None:
-        if alpha is None and (type(com) is float or type(com) is int) and 0 <= com < math.inf:
-            return float(com)
-        if com is None and (type(alpha) is float or type(alpha) is int) and 0 < alpha <= 1:
-            return (1 - alpha) / alpha
-    elif com is None and halflife is None and alpha is None:
-        if (type(span) is float or type(span) is int) and 1 <= span < math.inf:
-            return (span - 1) / 2
-    given = {
-        k: v
-        for k, v in (("com", com), ("span", span), ("halflife", halflife), ("alpha", alpha))
-        if v is not None
-    }
-    if len(given) != 1:
-        names = ", ".join(f"{k}={v!r}" for k, v in given.items()) or "none of them"
+    if (com is None) + (span is None) + (halflife is None) + (alpha is None) != 3:
+        given = (("com", com), ("span", span), ("halflife", halflife), ("alpha", alpha))
+        names = ", ".join(f"{k}={v!r}" for k, v in given if v is not None) or "none of them"
         msg = (
             f"vecpipe.kernels.{func}: got {names}; com, span, halflife and alpha are mutually "
             "exclusive and one is required: pass exactly one, such as com=0.5"
         )
         raise vp.InvalidArgument(msg)
-    ((name, value),) = given.items()
+    name, value = (
+        ("com", com)
+        if com is not None
+        else ("alpha", alpha)
+        if alpha is not None
+        else ("span", span)
+        if span is not None
+        else ("halflife", halflife)
+    )
     if not _is_real(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
         _core.reject(func, name, value, "is not a finite real number; pass a float")
     v = float(value)  # type: ignore[arg-type]
