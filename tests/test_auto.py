@@ -89,13 +89,13 @@ def test_auto_numba_is_verified_like_any_variant():
     assert report.ok and [r.variant for r in report.results] == ["auto_numba"]
 
 
-def test_an_uncompilable_reference_is_unavailable_not_failed_in_verify():
+def test_an_uncompilable_reference_is_not_applicable_not_failed_in_verify():
     stage = vp.stage(describe, inputs=vp.spec.Spec(vp.spec.just([1, 2])))
     report = vp.verify(stage, max_examples=5, seed=0)
     assert report.ok
     (result,) = report.results
-    assert result.unavailable and "Numba cannot compile" in result.note
-    assert "unavailable" in str(report)
+    assert not result.applicable and "Numba cannot compile" in result.note
+    assert "not applicable" in str(report)
 
 
 # -- elementwise stages ---------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
 import numba
 import numpy as np
 import pytest
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import vecpipe as vp
 from vecpipe.testing import parametrize_with_checks
@@ -395,3 +398,153 @@ def test_a_failing_check_raises_the_mismatch():
     (check,) = parametrize_with_checks([ident]).args[1]
     with pytest.raises(vp.VariantMismatch, match=r"ident.*numpy"):
         check()
+
+
+def test_parametrize_with_checks_ids_are_unique_for_stages_of_one_name():
+    mark = parametrize_with_checks([make_scale_shift(), make_scale_shift()])
+    ids = [repr(c) for c in mark.args[1]]
+    assert len(set(ids)) == len(ids) == 4
+    assert all("scale_shift" in i for i in ids)
+
+
+def test_parametrize_with_checks_checks_a_stage_once_when_a_pipeline_holds_it_too():
+    stage = make_scale_shift()
+    mark = parametrize_with_checks([stage, stage >> np.cumsum])
+    assert [repr(c) for c in mark.args[1]] == ["scale_shift[numpy]", "scale_shift[numba]"]
+
+
+def test_parametrize_with_checks_skips_a_derived_variant_numba_cannot_compile():
+    (check,) = parametrize_with_checks([make_sample_variance()], max_examples=10, seed=0).args[1]
+    assert repr(check) == "sample_variance[auto_numba]"
+    with pytest.raises(pytest.skip.Exception, match=r"not applicable.*yield in a closure"):
+        check()
+
+
+# -- derived variants that Numba cannot compile: not applicable, not failed ------------------
+
+
+def make_sample_variance() -> vp.Stage:
+    # Hypothesis' own strategy, so there are no edge cases: every input is generated.
+    @vp.stage(inputs=st.tuples(hnp.arrays(np.float64, st.integers(0, 20), elements=FINITE)))
+    def sample_variance(x):
+        n = len(x)
+        if n < 2:
+            return float("nan")
+        m = sum(x) / n
+        return sum((v - m) ** 2 for v in x) / (n - 1)  # a generator: Numba cannot compile it
+
+    return sample_variance
+
+
+FINITE = st.floats(-1e3, 1e3)
+
+
+def test_a_derived_variant_numba_cannot_compile_is_not_applicable():
+    stage = make_sample_variance()
+
+    @stage.variant("numpy")
+    def _(x):
+        return float(np.var(x, ddof=1)) if len(x) >= 2 else float("nan")
+
+    report = vp.verify(stage, **FAST)
+    derived, numpy = report.results
+    assert report.ok and derived.passed and numpy.result == "passed"
+    assert derived.result == "not applicable" and not derived.applicable
+    assert "yield in a closure" in derived.note
+    report.raise_for_failures()  # nothing to raise
+    assert "1 of 1 variants passed; 1 not applicable" in str(report)
+
+
+def test_a_derived_variant_is_tried_once_per_kind_of_input_it_cannot_compile_for():
+    report = vp.verify(make_sample_variance(), **FAST)
+    (result,) = report.results
+    assert list(result.not_applicable) == ["array(float64, 1d, C)"]
+    assert result.examples == 0 and result.edge_cases == 0
+
+
+def test_a_derived_variant_for_a_reference_taking_a_series_is_not_applicable():
+    @vp.stage(inputs=vp.spec.series("float64", max_size=30))
+    def doubled(s):
+        return s * 2.0
+
+    (result,) = vp.verify(doubled, **FAST).results
+    assert result.result == "not applicable"
+    assert list(result.not_applicable) == ["Series[float64]"]
+    assert "Cannot determine Numba type" in result.note
+
+
+def test_a_derived_variant_is_checked_on_the_inputs_it_compiles_for():
+    @vp.stage(inputs=vp.spec.array("float64", max_size=30))
+    def row_sums(x):
+        return x.reshape((x.shape[0], 1)).sum(axis=1)  # contiguous arrays only, in Numba
+
+    report = vp.verify(row_sums, **FAST)
+    (result,) = report.results
+    assert result.result == "passed" and result.examples > 0 and result.edge_cases > 0
+    assert list(result.not_applicable) == ["array(float64, 1d, A)"]
+    assert (
+        "reshape() supports contiguous array only" in result.not_applicable["array(float64, 1d, A)"]
+    )
+    assert "row_sums[auto_numba] is not applicable to array(float64, 1d, A)" in str(report)
+
+
+def test_a_derived_variant_that_compiles_and_differs_still_fails():
+    @vp.stage(inputs=vp.spec.array("int64", min_size=1, max_size=10))
+    def total(x):
+        s = 0
+        for v in x:
+            s += int(v)  # a Python int never overflows; Numba's int64 wraps around
+        return s
+
+    report = vp.verify(total, **FAST)
+    (result,) = report.results
+    assert not report.ok and result.result == "FAILED"
+    assert result.counterexample is not None and not result.not_applicable
+    with pytest.raises(vp.VariantMismatch, match="auto_numba"):
+        report.raise_for_failures()
+
+
+def test_a_numba_error_raised_by_a_derived_variant_call_is_not_a_mismatch():
+    # A derived variant whose compile step passes but whose call still fails to compile.
+    stage = make_sample_variance()
+    lazy = numba.njit(stage.reference)
+    stage._variants["auto_numba"] = dataclasses.replace(
+        stage._variants["auto_numba"], run=lazy, compiler=lambda args, kwargs: None
+    )
+    (result,) = vp.verify(stage, **FAST).results
+    assert result.result == "not applicable" and "yield in a closure" in result.note
+
+
+def test_a_user_variant_numba_cannot_compile_still_fails():
+    @vp.stage(auto=False, inputs=vp.spec.array("float64", max_size=20))
+    def total(x):
+        return float(np.sum(x))
+
+    @total.variant("numba")
+    def _(x):
+        return sum(v for v in x)
+
+    (result,) = vp.verify(total, **FAST).results
+    assert result.result == "FAILED" and not result.not_applicable
+
+
+# -- a reference that returns None: a stub --------------------------------------------------
+
+
+def test_a_reference_returning_none_for_every_input_is_warned_about():
+    @vp.stage(inputs=vp.spec.array("float64", max_size=20))
+    def stub(x): ...
+
+    report = vp.verify(stub, **FAST)
+    assert report.ok
+    (warning,) = report.warnings
+    assert "'stub'" in warning and "returned None for every input" in warning
+    assert "warning: stage 'stub': the reference returned None" in str(report)
+
+
+def test_a_reference_returning_none_for_some_inputs_is_not_warned_about():
+    @vp.stage(inputs=vp.spec.array("float64", max_size=20))
+    def first_or_none(x):
+        return x[0] if len(x) else None
+
+    assert vp.verify(first_or_none, **FAST).warnings == []

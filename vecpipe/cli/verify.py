@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
                 "target": args.target,
                 "ok": report.ok,
                 "skipped": skipped,
+                "warnings": report.warnings,
                 "results": [
                     {
                         "stage": r.stage,
@@ -135,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
                         "edge_cases": r.edge_cases,
                         "seconds": r.seconds,
                         "note": r.note,
+                        "not_applicable": r.not_applicable,
                         "counterexample": None
                         if r.counterexample is None
                         else {

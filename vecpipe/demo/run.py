@@ -128,7 +128,7 @@ def _measure(rows: int | None, verify_examples: int, steps: _Steps) -> tuple[Dem
         )
         outputs[f.column] = out
         report = reports[f.column]
-        tried = [r for r in report.results if not r.unavailable]
+        tried = [r for r in report.results if r.applicable]
         by_name = {r.variant: r for r in report.results}
         verified = None if chosen == "reference" else chosen in by_name and by_name[chosen].passed
         results.append(

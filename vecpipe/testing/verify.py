@@ -12,6 +12,14 @@ For each stage and each variant, :func:`verify`
 3. records a pass in wisdom against the variant's (and the reference's) source hash,
    which ``vp.config(require_verified=True)`` relies on.
 
+A variant vecpipe derives from the reference (``auto_numba``, ``auto_ufunc``...) that
+Numba cannot compile for a kind of input is *not applicable* to it: the dispatcher never
+runs it there (it marks it ``compile-failed`` and runs another), so it is no failure.
+Each input is compiled for before it is run; a compile or typing error, on any input,
+puts that kind of input (Numba's type of the arguments) aside with Numba's reason, and
+the report shows it. A derived variant that compiles and then answers differently fails
+like any other.
+
 Each call gets its own copies of the arguments (same layout, same read-only flag), so a
 variant that writes into its input is caught, and the reference and the variant never
 see each other's changes.
@@ -26,12 +34,14 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
+from numba.core.errors import NumbaError
 
 from vecpipe._paths import cache_dir
 from vecpipe.dispatch import VERIFIED_KEY
@@ -39,7 +49,7 @@ from vecpipe.errors import InvalidArgument, VariantMismatch
 from vecpipe.pipeline import Pipeline
 from vecpipe.stage import Stage
 from vecpipe.testing import spec as specs
-from vecpipe.variant import describe_failure
+from vecpipe.variant import _first_lines, _readonly_problem, describe_failure
 from vecpipe.wisdom import get_wisdom
 
 if TYPE_CHECKING:
@@ -199,7 +209,11 @@ class Counterexample:
 
 @dataclasses.dataclass
 class VariantResult:
-    """The verification of one variant of one stage."""
+    """The verification of one variant of one stage.
+
+    ``examples`` and ``edge_cases`` count the inputs the variant was compared on;
+    ``passed`` is False only when it differed from the reference on one of them.
+    """
 
     stage: str
     variant: str
@@ -209,15 +223,21 @@ class VariantResult:
     seconds: float
     counterexample: Counterexample | None = None
     note: str = ""
-    #: A variant vecpipe derives (auto_numba...) that Numba cannot compile for these
-    #: inputs: not a failure, since the dispatcher never runs it; ``note`` says why.
-    unavailable: bool = False
+    #: The kinds of input (Numba's type of the arguments) that a variant vecpipe derives
+    #: (auto_numba...) cannot be compiled for, each with Numba's reason: not failures,
+    #: since the dispatcher never runs it on them.
+    not_applicable: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def applicable(self) -> bool:
+        """False when the variant could be compiled for none of the inputs tried."""
+        return not self.not_applicable or self.examples + self.edge_cases > 0
 
     @property
     def result(self) -> str:
-        """``"passed"``, ``"FAILED"`` or ``"unavailable"``."""
-        if self.unavailable:
-            return "unavailable"
+        """``"passed"``, ``"FAILED"`` or ``"not applicable"``."""
+        if not self.applicable:
+            return "not applicable"
         return "passed" if self.passed else "FAILED"
 
 
@@ -243,17 +263,20 @@ class VerificationReport:
     1  double       numpy    True
     """
 
-    def __init__(self, results: Sequence[VariantResult]) -> None:
+    def __init__(self, results: Sequence[VariantResult], warnings: Sequence[str] = ()) -> None:
         self.results = list(results)
+        #: What deserves a look although nothing failed (a reference that returned None
+        #: for every input, so its variants were compared with None).
+        self.warnings = list(warnings)
 
     @property
     def ok(self) -> bool:
-        """Whether every variant passed."""
+        """Whether no variant differed from the reference (not applicable ones included)."""
         return all(r.passed for r in self.results)
 
     @property
     def failures(self) -> list[VariantResult]:
-        """The variants that failed."""
+        """The variants that differed from the reference."""
         return [r for r in self.results if not r.passed]
 
     def raise_for_failures(self) -> None:
@@ -279,11 +302,21 @@ class VerificationReport:
                 "examples": r.examples,
                 "edge_cases": r.edge_cases,
                 "seconds": r.seconds,
+                "result": r.result,
                 "reason": r.counterexample.reason if r.counterexample else r.note,
             }
             for r in self.results
         ]
-        columns = ["stage", "variant", "passed", "examples", "edge_cases", "seconds", "reason"]
+        columns = [
+            "stage",
+            "variant",
+            "passed",
+            "examples",
+            "edge_cases",
+            "seconds",
+            "result",
+            "reason",
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     def __str__(self) -> str:
@@ -305,12 +338,21 @@ class VerificationReport:
             "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
             for row in table
         ]
-        passed = sum(r.passed and not r.unavailable for r in self.results)
-        tried = sum(not r.unavailable for r in self.results)
-        lines.append(f"{passed} of {tried} variants passed")
+        passed = sum(r.passed and r.applicable for r in self.results)
+        tried = sum(r.applicable for r in self.results)
+        idle = len(self.results) - tried
+        lines.append(
+            f"{passed} of {tried} variants passed" + (f"; {idle} not applicable" if idle else "")
+        )
         for r in self.results:
-            if r.unavailable:
-                lines.append(f"{r.stage}[{r.variant}] is unavailable: {r.note}")
+            if not r.applicable:
+                lines.append(f"{r.stage}[{r.variant}] is not applicable: {r.note}")
+            elif r.not_applicable:
+                lines.extend(
+                    f"{r.stage}[{r.variant}] is not applicable to {kind}: {reason}"
+                    for kind, reason in r.not_applicable.items()
+                )
+        lines.extend(f"warning: {w}" for w in self.warnings)
         for r in self.failures:
             lines.append(f"\n{r.stage}[{r.variant}]" + (f": {r.note}" if r.note else ""))
             if r.counterexample is not None:
@@ -408,11 +450,85 @@ def _spec_for(stage: Stage, pipeline: Pipeline | None, position: int) -> specs.S
     return specs.Spec.from_strategy(strategy, edge_cases=edges)
 
 
+def _input_kind(args: tuple[Any, ...]) -> str:
+    """The arguments' types as Numba sees them (what one compiled signature covers)."""
+    parts = []
+    for value in args:
+        try:
+            parts.append(str(numba.typeof(value)))
+        except Exception:  # not a Numba type: pandas objects, arbitrary classes
+            dtype = getattr(value, "dtype", None)
+            name = type(value).__name__
+            parts.append(f"{name}[{dtype}]" if dtype is not None else name)
+    return ", ".join(parts) or "no arguments"
+
+
+def _compile_failure(exc: BaseException) -> str:
+    # Three lines: a typing error's cause ("reshape() supports contiguous array only")
+    # comes after two lines of Numba's preamble.
+    return describe_failure(exc) if _readonly_problem(exc) else _first_lines(exc, 3)
+
+
+@dataclasses.dataclass
+class _Tally:
+    """What one stage's reference returned across the inputs its variants were checked on."""
+
+    values: int = 0
+    nones: int = 0
+
+
+@dataclasses.dataclass
+class _Applicability:
+    """For a derived variant: the kinds of input Numba cannot compile it for, and why."""
+
+    variant: Variant
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def compiles_for(self, args: tuple[Any, ...]) -> bool:
+        if not self.variant.derived:
+            return True  # a variant the user wrote must work on every input of the spec
+        kind = _input_kind(args)
+        if kind in self.skipped:
+            return False
+        try:
+            self.variant.compile_for(args, {})
+        except Exception as exc:
+            self.skipped[kind] = _compile_failure(exc)
+            return False
+        return True
+
+    def compile_error(self, args: tuple[Any, ...], outcome: _Outcome) -> bool:
+        """Whether the call failed in Numba's compiler (a signature compile_for missed)."""
+        if not self.variant.derived or not isinstance(outcome.error, NumbaError):
+            return False
+        self.skipped[_input_kind(args)] = _compile_failure(outcome.error)
+        return True
+
+
+#: What _check returns for an input the variant is not applicable to.
+_SKIPPED = object()
+
+
 def _check(
-    stage: Stage, variant: Variant, args: tuple[Any, ...], found_by: str
-) -> Counterexample | None:
+    stage: Stage,
+    variant: Variant,
+    args: tuple[Any, ...],
+    found_by: str,
+    applicability: _Applicability,
+    tally: _Tally,
+) -> Counterexample | object | None:
+    """A counterexample, None when the outcomes match, or _SKIPPED (not applicable)."""
+    if not applicability.compiles_for(args):
+        return _SKIPPED
     expected = _run(stage._reference.run, args)
     actual = _run(variant.run, args)
+    if applicability.compile_error(args, actual):
+        return _SKIPPED
+    if expected.error is None:
+        if expected.value is None:
+            tally.nones += 1
+        else:
+            tally.values += 1
     reason = _difference(stage, expected, actual)
     if reason is None:
         return None
@@ -434,40 +550,53 @@ def _verify_variant(
     deadline: float | None,
     seed: int | None,
     database: bool,
+    tally: _Tally,
 ) -> VariantResult:
     start = time.perf_counter()
-    edge_cases = spec.edge_cases()
-    if variant.derived:
-        reason = _uncompilable(variant, edge_cases)
-        if reason is not None:
-            return VariantResult(
-                stage.name,
-                variant.name,
-                True,
-                0,
-                len(edge_cases),
-                time.perf_counter() - start,
-                note=reason,
-                unavailable=True,
-            )
-    for label, args in edge_cases:  # always tried; also compiles the kernels' signatures
-        found = _check(stage, variant, args, f"edge case {label}")
-        if found is not None:
-            return VariantResult(
-                stage.name,
-                variant.name,
-                False,
-                0,
-                len(edge_cases),
-                time.perf_counter() - start,
-                found,
-            )
+    applicability = _Applicability(variant)
+
+    def result(
+        passed: bool, examples: int, edges: int, found: Counterexample | None, note: str = ""
+    ) -> VariantResult:
+        skipped = dict(applicability.skipped)
+        if skipped and not note and examples + edges == 0:
+            kinds = "; ".join(f"for {kind}: {reason}" for kind, reason in skipped.items())
+            note = f"Numba cannot compile it {kinds}"
+        return VariantResult(
+            stage.name,
+            variant.name,
+            passed,
+            examples,
+            edges,
+            time.perf_counter() - start,
+            found,
+            note,
+            skipped,
+        )
+
+    edges = 0
+    for label, args in spec.edge_cases():  # always tried; also compiles the kernels' signatures
+        found = _check(stage, variant, args, f"edge case {label}", applicability, tally)
+        if found is _SKIPPED:
+            continue
+        edges += 1
+        if isinstance(found, Counterexample):
+            return result(False, 0, edges, found)
     state: dict[str, Any] = {"examples": 0, "failure": None}
 
     def one_example(args: tuple[Any, ...]) -> None:
+        found = _check(
+            stage,
+            variant,
+            args,
+            "hypothesis (shrunk to a minimal input)",
+            applicability,
+            tally,
+        )
+        if found is _SKIPPED:
+            return
         state["examples"] += 1
-        found = _check(stage, variant, args, "hypothesis (shrunk to a minimal input)")
-        if found is not None:
+        if isinstance(found, Counterexample):
             state["failure"] = found
             raise _Mismatch(found.reason)
 
@@ -512,35 +641,22 @@ def _verify_variant(
     except Flaky:
         note = "fails only sometimes on the same input (non-deterministic?)"
     failure = state["failure"]
-    passed = failure is None and not note
-    return VariantResult(
-        stage.name,
-        variant.name,
-        passed,
-        state["examples"],
-        len(edge_cases),
-        time.perf_counter() - start,
-        failure,
-        note,
+    return result(failure is None and not note, state["examples"], edges, failure, note)
+
+
+def _none_warning(stage: Stage, tally: _Tally) -> str | None:
+    """A warning when the reference returned None for every input it returned on."""
+    if tally.nones == 0 or tally.values > 0:
+        return None
+    return (
+        f"stage {stage.name!r}: the reference returned None for every input tried "
+        f"({tally.nones}), so its variants were only checked to return None too; is it a "
+        "stub, or does it work by side effects? Give it a body that returns its result"
     )
 
 
-def _uncompilable(variant: Variant, edge_cases: list[tuple[str, tuple[Any, ...]]]) -> str | None:
-    """Numba's reason, when a derived variant cannot be compiled for the spec's inputs."""
-    ordinary = [args for label, args in edge_cases if "strided" not in label] or [
-        args for _, args in edge_cases
-    ]
-    if not ordinary:
-        return None
-    try:
-        variant.compile_for(ordinary[-1], {})
-    except Exception as exc:
-        return f"Numba cannot compile it: {describe_failure(exc)}"
-    return None
-
-
 def _record(stage: Stage, result: VariantResult, variant: Variant, max_examples: int) -> None:
-    if result.unavailable:
+    if not result.applicable:
         return  # nothing was verified; the dispatcher records the compile failure itself
     record = {
         "status": "verified" if result.passed else "failed",
@@ -629,11 +745,13 @@ def verify(
         raise InvalidArgument(msg)
     wanted = None if variants is None else set(variants)
     results: list[VariantResult] = []
+    notes: list[str] = []
     for stage, pipeline, position in _stages(target):
         chosen = [v for v in stage.variants.values() if wanted is None or v.name in wanted]
         if not chosen:
             continue
         spec = _spec_for(stage, pipeline, position)
+        tally = _Tally()
         for variant in chosen:
             result = _verify_variant(
                 stage,
@@ -643,16 +761,20 @@ def verify(
                 deadline=deadline,
                 seed=seed,
                 database=database,
+                tally=tally,
             )
             if record:
                 _record(stage, result, variant, max_examples)
             results.append(result)
             if on_result is not None:
                 on_result(result)
+        warning = _none_warning(stage, tally)
+        if warning is not None:
+            notes.append(warning)
     if wanted is not None:
         known = {r.variant for r in results}
         missing = sorted(wanted - known)
         if missing:
             msg = f"vp.verify: no variant named {', '.join(repr(m) for m in missing)} in the target"
             raise InvalidArgument(msg)
-    return VerificationReport(results)
+    return VerificationReport(results, notes)
