@@ -43,6 +43,17 @@ def _(x):
 pipe = double >> shift
 
 
+@vp.stage(inputs=vp.spec.Spec(SMALL, SMALL, SMALL, SMALL), auto=False)
+def dot4(a, b, c, d):
+    """a * b + c * d for each row: four arguments, so a long dispatch key."""
+    return np.array([w * x + y * z for w, x, y, z in zip(a, b, c, d, strict=True)])
+
+
+@dot4.variant("numpy")
+def _(a, b, c, d):
+    return a * b + c * d
+
+
 @vp.stage(inputs=vp.spec.array("float64", max_size=50, allow_nan=False), auto=False)
 def clip_negative(x):
     """Negative values become zero."""

@@ -62,6 +62,21 @@ def test_console_script_exits_1_with_the_counterexample_on_a_mismatch(tmp_path: 
     assert "Traceback" not in done.stderr
 
 
+def test_an_invalid_vecpipe_mode_is_one_line_and_exit_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vecpipe", "explain", "cli_stages:double", "--sizes", "64"],
+        capture_output=True,
+        text=True,
+        env={**_env(), "VECPIPE_MODE": "bogus"},
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "vecpipe explain: error: environment: VECPIPE_MODE='bogus' is not a dispatch mode; "
+        "set it to one of 'measure', 'estimate', 'reference', or unset it"
+    ]
+
+
 def test_python_m_vecpipe_help_lists_the_commands_and_exit_codes() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "vecpipe", "--help"],
@@ -334,6 +349,35 @@ def test_tune_of_a_module_skips_what_cannot_be_sized(capsys: pytest.CaptureFixtu
     assert any(s.startswith("skipped no_spec") for s in document["skipped"])
 
 
+def test_tune_keeps_its_table_within_100_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: 100 columns
+    code, out, _ = run(capsys, "tune", "cli_stages:dot4", *SIZES)
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "ndarray[float64, 1d, C] x4" in out  # four like arguments, counted
+
+
+def test_tune_follows_the_terminals_width(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    code, out, _ = run(capsys, "tune", "cli_stages:pipe", *SIZES)
+    assert code == 0
+    table = out.split("\n\n")[0]  # then the wisdom file's path, which does not wrap
+    assert max(len(line) for line in table.splitlines()) <= 60
+
+
+def test_tune_leaves_out_the_target_when_each_target_is_a_stage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "tune", "cli_stages:double", *SIZES)
+    assert code == 0
+    assert out.splitlines()[0].split()[:2] == ["stage", "size"]
+    assert "thread budget" in out
+
+
 def test_explain_prints_the_decision_tables(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "explain", "cli_stages:pipe", "--sizes", "100")
     assert code == 0
@@ -539,6 +583,17 @@ def test_wisdom_show_and_clear_one_stage(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["wisdom", "clear", "--stage", "cli_stages:shift"]) == 0
     assert "forgot" in capsys.readouterr().out
     assert set(vp.wisdom.to_frame()["stage"]) == {"cli_stages:double"}
+
+
+def test_wisdom_show_groups_records_by_stage_and_input_within_100_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    run_json(capsys, "tune", "cli_stages:dot4", "--sizes", "100")
+    code, out, _ = run(capsys, "wisdom", "show")
+    assert code == 0
+    assert "stage cli_stages:dot4" in out and "  input ndarray[float64" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
 
 
 def test_a_corrupt_wisdom_file_is_one_warning_line_and_an_empty_store(

@@ -169,12 +169,39 @@ def test_vecpipe_mode_environment_variable_sets_the_initial_mode():
     assert result.stdout.strip() == "reference"
 
 
-def test_unknown_vecpipe_mode_fails_at_import_naming_the_variable():
+def test_unknown_vecpipe_mode_lets_the_import_succeed():
+    # So that the vecpipe command can report it in one line (it imports vecpipe first).
     result = run_python("import vecpipe", VECPIPE_MODE="fast")
+    assert result.returncode == 0, result.stderr
+
+
+def test_unknown_vecpipe_mode_fails_at_the_first_stage_call_naming_the_variable():
+    code = "import numpy as np, vecpipe as vp; vp.stage(np.negative)(np.ones(3))"
+    result = run_python(code, VECPIPE_MODE="fast")
     assert result.returncode != 0
     assert "InvalidArgument" in result.stderr
-    assert "VECPIPE_MODE" in result.stderr
-    assert "'fast'" in result.stderr
+    assert "VECPIPE_MODE='fast'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "vp.get_config().mode",
+        "vp.config(threads=1)",
+        "vp.set_config(mode='reference')",
+    ],
+    ids=["get_config", "config", "set_config"],
+)
+def test_unknown_vecpipe_mode_fails_at_the_first_use_of_the_settings(code: str):
+    result = run_python(f"import vecpipe as vp; {code}", VECPIPE_MODE="fast")
+    assert result.returncode != 0
+    assert "VECPIPE_MODE='fast'" in result.stderr
+
+
+def test_a_vecpipe_threads_that_is_no_number_fails_at_first_use_naming_the_variable():
+    result = run_python("import vecpipe as vp; vp.get_config().threads", VECPIPE_THREADS="two")
+    assert result.returncode != 0
+    assert "VECPIPE_THREADS='two'" in result.stderr
 
 
 # ------------------------------------------------------------------------ threads

@@ -171,3 +171,60 @@ def test_reference_only_stage_explains_its_trivial_choice(small: np.ndarray):
 
 def test_explanation_length_counts_rows(table: pd.DataFrame):
     assert len(offset.explain()) == len(table)
+
+
+def test_a_decision_from_wisdom_says_so_once(small: np.ndarray):
+    offset(small)
+    offset.reset()  # this process forgets; the wisdom on disk answers the next call
+    offset(small)
+    text = str(offset.explain())
+    assert "    from wisdom: fastest of 3 usable" in text
+    assert "wisdom: from wisdom" not in text
+
+
+# -- the text within 100 columns, and why a dropped variant may look faster ------------------
+
+
+def _rows(**dropped: object) -> list[dict[str, object]]:
+    base = {"stage": "clip", "key": "k", "verified": False, "compile_seconds": None}
+    base |= {"source": "measured", "releases_gil": True, "parallel": False, "reason": ""}
+    return [
+        base
+        | {"variant": "reference", "status": "measured", "chosen": False, "seconds": 0.2}
+        | {"speedup": 1.0},
+        base | {"variant": "numpy", "status": "dropped", "chosen": False} | dropped,
+        base
+        | {"variant": "numba_parallel", "status": "chosen", "chosen": True}
+        | {"seconds": 534e-6, "speedup": 375.0},
+    ]
+
+
+def _explanation(rows: list[dict[str, object]]) -> vp.Explanation:
+    return vp.Explanation(rows, {("clip", "k"): "measured: fastest"}, {"clip": "variants: ..."})
+
+
+DROPPED = "2.29x slower than the best on 262,144 rows, so not run on more (time extrapolated)"
+
+
+def test_a_dropped_variant_showing_less_time_than_the_chosen_one_is_explained():
+    text = str(_explanation(_rows(seconds=451e-6, speedup=443.0, reason=DROPPED)))
+    assert "numpy shows less time than numba_parallel, yet was slower on the slice" in text
+    assert "scaled up from that slice" in " ".join(text.split())
+
+
+def test_a_dropped_variant_slower_than_the_chosen_one_needs_no_explanation():
+    text = str(_explanation(_rows(seconds=2e-3, speedup=100.0, reason=DROPPED)))
+    assert "shows less time" not in text
+
+
+def test_explain_text_keeps_within_100_columns():
+    long_reason = "TypingError: " + "a long reason from Numba " * 12
+    text = str(_explanation(_rows(seconds=2e-3, speedup=100.0, reason=long_reason)))
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "a long reason from Numba" in text  # under its row, not cut
+
+
+def test_short_notes_stay_beside_their_rows():
+    text = str(_explanation(_rows(seconds=2e-3, speedup=100.0, reason="slower")))
+    (line,) = [ln for ln in text.splitlines() if " numpy " in ln]
+    assert line.endswith("slower")

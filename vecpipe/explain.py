@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,29 @@ def _gil(value: bool | None) -> str:
     return {True: "released", False: "held", None: "partly"}[value]
 
 
+#: The width explain's tables keep within: a note that would pass it goes under its row.
+WIDTH = 100
+
+
+def _table(table: list[tuple[str, ...]], notes: list[str]) -> list[str]:
+    """Aligned rows, each row's note after it, or under it (wrapped) where it would not
+    fit within WIDTH."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    cells = [
+        "    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table
+    ]
+    beside = all(len(c) + 2 + len(n) <= WIDTH for c, n in zip(cells, notes, strict=True) if n)
+    if beside:
+        return [(c + "  " + n).rstrip() for c, n in zip(cells, notes, strict=True)]
+    indent = " " * (4 + widths[0] + 2 + widths[1] + 2)  # under the status
+    lines = []
+    for c, n in zip(cells[1:], notes[1:], strict=True):
+        lines.append(c.rstrip())
+        if n:
+            lines.extend(textwrap.wrap(n, WIDTH, initial_indent=indent, subsequent_indent=indent))
+    return [cells[0].rstrip(), *lines]
+
+
 def _labelled(stages: Iterable[Stage]) -> list[tuple[str, Stage]]:
     """Each stage once, labelled by name; a second stage of the same name gets ``name#2``."""
     seen: set[int] = set()
@@ -58,6 +82,36 @@ def _labelled(stages: Iterable[Stage]) -> list[tuple[str, Stage]]:
         n = counts[stage.name]
         labelled.append((stage.name if n == 1 else f"{stage.name}#{n}", stage))
     return labelled
+
+
+def _header(decision: Decision) -> str:
+    """How the decision was taken, and why: ``measured in 1.2 s: fastest of 3 usable...``."""
+    if decision.reason.startswith("from wisdom"):  # the reason says how already
+        return decision.reason
+    how = "estimate mode" if decision.how == "estimated" else decision.how
+    took = f" in {_seconds(decision.tuning_seconds)}" if decision.tuning_seconds else ""
+    return f"{how}{took}: {decision.reason}"
+
+
+def _dropped_note(rows: list[dict[str, Any]]) -> str | None:
+    """Why a dropped variant may show less time than the chosen one."""
+    chosen = next((r for r in rows if r["chosen"]), None)
+    if chosen is None or not chosen["seconds"]:
+        return None
+    faster = [
+        r["variant"]
+        for r in rows
+        if r["status"] == "dropped" and r["seconds"] and r["seconds"] < chosen["seconds"]
+    ]
+    if not faster:
+        return None
+    names = " and ".join(faster)
+    its = "its time is" if len(faster) == 1 else "their times are"
+    return (
+        f"{names} shows less time than {chosen['variant']}, yet was slower on the slice it "
+        f"was dropped on: {its} scaled up from that slice, where the data may fit in cache, "
+        f"and {chosen['variant']}'s was measured on more rows, so they are not comparable"
+    )
 
 
 def _pinned_decision(name: str) -> Decision:
@@ -110,16 +164,7 @@ class Explanation:
             if stage.pinned and not decisions:
                 decisions = [_pinned_decision(stage.pinned)]
             for decision in decisions:
-                estimate = "estimate mode" if decision.how == "estimated" else decision.how
-                headers[(label, decision.key)] = (
-                    f"{estimate}"
-                    + (
-                        f" in {_seconds(decision.tuning_seconds)}"
-                        if decision.tuning_seconds
-                        else ""
-                    )
-                    + f": {decision.reason}"
-                )
+                headers[(label, decision.key)] = _header(decision)
                 reference = decision.trials.get("reference")
                 ref_seconds = reference.seconds if reference is not None else None
                 runs = stage.pinned or decision.chosen
@@ -171,10 +216,21 @@ class Explanation:
             if not keys:
                 lines.append("  no calls yet")
             for key, rows in keys.items():
-                lines.append(f"  input {key}")
-                lines.append(f"    {self._headers[(stage_name, key)]}")
+                lines.extend(
+                    textwrap.wrap(
+                        f"input {key}", WIDTH, initial_indent="  ", subsequent_indent="        "
+                    )
+                )
+                lines.extend(
+                    textwrap.wrap(
+                        self._headers[(stage_name, key)],
+                        WIDTH,
+                        initial_indent="    ",
+                        subsequent_indent="      ",
+                    )
+                )
                 header = ("", "variant", "status", "time", "compile", "vs ref", "GIL", "verified")
-                table = [(*header, "note")] + [
+                table = [header] + [
                     (
                         "*" if r["chosen"] else "",
                         r["variant"],
@@ -184,14 +240,18 @@ class Explanation:
                         f"{r['speedup']:.3g}x" if r["speedup"] else "-",
                         _gil(r["releases_gil"]),
                         "-" if r["variant"] == "reference" else ("yes" if r["verified"] else "no"),
-                        r["reason"][:90],
                     )
                     for r in rows
                 ]
-                widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
-                for row in table:
-                    cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-                    lines.append(("    " + "  ".join(cells) + "  " + row[-1]).rstrip())
+                notes = ["note"] + [r["reason"] for r in rows]
+                lines.extend(_table(table, notes))
+                dropped = _dropped_note(rows)
+                if dropped is not None:
+                    lines.extend(
+                        textwrap.wrap(
+                            dropped, WIDTH, initial_indent="    ", subsequent_indent="    "
+                        )
+                    )
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ import contextvars
 import dataclasses
 import os
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numba
 
@@ -90,15 +90,56 @@ class Settings:
         object.__setattr__(self, "tag", tag)
 
 
+class _InvalidEnvironment:
+    """Stands for the settings while VECPIPE_MODE or VECPIPE_THREADS is invalid.
+
+    ``import vecpipe`` succeeds (so the ``vecpipe`` command can report the error in one
+    line); any use of the settings raises the error: reading them (``get_config``,
+    ``config``, ``set_config``) or calling a stage, whose hot path sees a tag that no
+    route table holds and takes the slow path, which reads the mode.
+    """
+
+    tag = -1
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __getattr__(self, name: str) -> Any:
+        raise InvalidArgument(self.message)
+
+
 def _from_environment() -> Settings:
     mode = os.environ.get("VECPIPE_MODE", "measure").strip().lower() or "measure"
     threads_text = os.environ.get("VECPIPE_THREADS", "").strip()
-    threads = int(threads_text) if threads_text else _POOL_SIZE
+    if mode not in MODES:
+        modes = ", ".join(repr(m) for m in MODES)
+        msg = (
+            f"environment: VECPIPE_MODE={os.environ['VECPIPE_MODE']!r} is not a dispatch "
+            f"mode; set it to one of {modes}, or unset it"
+        )
+        return cast(Settings, _InvalidEnvironment(msg))
     try:
+        threads = int(threads_text) if threads_text else _POOL_SIZE
         return Settings(mode=mode, threads=threads)  # type: ignore[arg-type]
-    except InvalidArgument as exc:
-        msg = f"environment: {exc} (from VECPIPE_MODE / VECPIPE_THREADS)"
-        raise InvalidArgument(msg) from None
+    except (ValueError, InvalidArgument):
+        msg = (
+            f"environment: VECPIPE_THREADS={threads_text!r} must be a whole number of "
+            f"threads from 1 to {_POOL_SIZE} (Numba's pool), or unset"
+        )
+        return cast(Settings, _InvalidEnvironment(msg))
+
+
+def environment_error() -> str | None:
+    """Why VECPIPE_MODE / VECPIPE_THREADS are invalid, or None when they are fine.
+
+    Examples
+    --------
+    >>> from vecpipe.settings import environment_error
+    >>> environment_error() is None
+    True
+    """
+    settings = _GLOBAL[0]
+    return settings.message if isinstance(settings, _InvalidEnvironment) else None
 
 
 _GLOBAL: list[Settings] = [_from_environment()]
@@ -207,6 +248,8 @@ def _given(mode: Mode | None, threads: int | None, require_verified: bool | None
 
 
 def _changed(settings: Settings, changes: dict[str, Any]) -> Settings:
+    if isinstance(settings, _InvalidEnvironment):
+        raise InvalidArgument(settings.message)
     return dataclasses.replace(settings, **changes)
 
 

@@ -43,6 +43,7 @@ from vecpipe.cli._common import (
     vecpipe_warnings,
 )
 from vecpipe.errors import VecpipeError
+from vecpipe.settings import environment_error
 
 __all__ = ["build_parser", "main"]
 
@@ -140,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE
     name = args.command + (f" {args.action}" if getattr(args, "action", None) else "")
     debug = getattr(args, "debug", False)
+    problem = environment_error()  # VECPIPE_MODE / VECPIPE_THREADS
+    if problem is not None:
+        print(f"vecpipe {name}: error: {problem}", file=sys.stderr)
+        return USAGE
     collected: list[str] = []
     try:
         with vecpipe_warnings(collected):

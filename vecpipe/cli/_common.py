@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import itertools
 import json
 import math
 import os
 import re
+import shutil
 import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -199,13 +202,79 @@ def frame_records(frame: Any) -> list[dict[str, Any]]:
     return [clean_json(row) for row in frame.to_dict(orient="records")]
 
 
-def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    """A plain aligned text table."""
+#: Tables are kept within the terminal's width; when output is not a terminal, this.
+DEFAULT_WIDTH = 100
+#: A wrapped column keeps at least this many characters a line.
+_NARROWEST = 12
+
+
+def terminal_width() -> int:
+    """The width tables keep within: the terminal's (``COLUMNS`` too), else 100."""
+    return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+
+
+def _fit(widths: list[int], limit: int) -> list[int]:
+    """Column widths within ``limit`` (two spaces between): the widest columns are cut
+    to one cap, as large as fits (never below a dozen characters)."""
+    room = limit - 2 * (len(widths) - 1)
+    cap = max(widths, default=0)
+    while cap > _NARROWEST and sum(min(w, cap) for w in widths) > room:
+        cap -= 1
+    return [min(w, cap) for w in widths]
+
+
+def compact_key(text: str, *, sizes: bool = False) -> tuple[str, str]:
+    """A dispatch key's text in short for a table: its arguments, and its thread budget.
+
+    Repeated arguments are counted (``x4``); without ``sizes`` the size buckets are left
+    out (for a table whose size column says the rows). ``--json`` keeps the whole key.
+
+    Examples
+    --------
+    >>> from vecpipe.cli._common import compact_key
+    >>> compact_key("ndarray[float64, 1d, C, n=4K..<16K], ndarray[float64, 1d, C, "
+    ...             "n=4K..<16K], Series[int64, n=4K..<16K], int | threads=2")
+    ('ndarray[float64, 1d, C] x2, Series[int64], int', '2')
+    """
+    arguments, _, threads = text.rpartition(" | threads=")
+    if not arguments:
+        return text, ""
+    if not sizes:
+        arguments = re.sub(r", n=[^\],]*\]", "]", arguments)
+    parts = re.split(r"(?<=\]), ", arguments)
+    counted = [(part, len(list(run))) for part, run in itertools.groupby(parts)]
+    return ", ".join(p if k == 1 else f"{p} x{k}" for p, k in counted), threads
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str], *, width: int | None = None) -> str:
+    """A plain aligned text table, within ``width`` (default: the terminal's).
+
+    Where the columns would not fit, the widest ones are wrapped: their text continues on
+    the next lines of the same row, the other cells left blank.
+
+    Examples
+    --------
+    >>> from vecpipe.cli._common import table
+    >>> print(table([("a", "one two three four")], ("x", "words"), width=14))
+    x  words
+    a  one two
+       three four
+    """
     cells = [list(header), *[list(r) for r in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
+    fitted = _fit(widths, terminal_width() if width is None else width)
+    lines = []
+    for row in cells:
+        parts = [
+            [c] if len(c) <= w else textwrap.wrap(c, w, break_on_hyphens=False) or [""]
+            for c, w in zip(row, fitted, strict=True)
+        ]
+        for k in range(max(len(p) for p in parts)):
+            line = "  ".join(
+                (p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, fitted, strict=True)
+            )
+            lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def progress_bar(total: int, desc: str, enabled: bool, unit: str = "step") -> Any:

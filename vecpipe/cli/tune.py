@@ -11,6 +11,7 @@ from vecpipe.cli._common import (
     CLIError,
     Target,
     command_parser,
+    compact_key,
     load_targets,
     names_object,
     one_line,
@@ -128,22 +129,36 @@ def _row(label: str, stage: Stage, n: int, key: Any) -> dict[str, Any]:
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
-    """The decisions as an aligned table."""
-    return table(
-        [
-            (
-                r["target"],
-                r["stage"],
-                f"{r['size']:,}",
-                r["input"],
-                r["chosen"],
-                r["how"],
-                _seconds(r["seconds"]),
-            )
-            for r in rows
-        ],
-        ("target", "stage", "size", "input", "chosen", "how", "time"),
-    )
+    """The decisions as an aligned table, within the terminal's width.
+
+    The ``target`` column is left out when every target is a stage on its own (it would
+    repeat the stage); the input is the dispatch key in short (:func:`compact_key`), and
+    what is still too long wraps onto the next lines.
+    """
+    header = ("target", "stage", "size", "input", "threads", "chosen", "how", "time")
+    body = [
+        (
+            r["target"],
+            r["stage"],
+            f"{r['size']:,}",
+            *compact_key(r["input"]),
+            r["chosen"],
+            r["how"],
+            _seconds(r["seconds"]),
+        )
+        for r in rows
+    ]
+    threads = {b[4] for b in body}
+    keep = [
+        i
+        for i, name in enumerate(header)
+        if not (name == "target" and all(r["target"] == r["stage"] for r in rows))
+        and not (name == "threads" and len(threads) == 1)
+    ]
+    text = table([[b[i] for i in keep] for b in body], [header[i] for i in keep])
+    if len(threads) == 1 and "" not in threads:
+        text += f"\nthread budget {threads.pop()} for every row (part of each key)"
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from vecpipe.cli._common import OK, CLIError, frame_records, print_json
+from vecpipe.cli._common import OK, CLIError, frame_records, print_json, table, terminal_width
 from vecpipe.errors import WisdomError
 from vecpipe.wisdom import get_wisdom
 
@@ -122,20 +123,44 @@ def _report(args: argparse.Namespace, document: dict[str, Any], message: str) ->
         print(message)
 
 
-_SHOWN = ("stage", "key", "variant", "status", "seconds", "compile_seconds", "reason")
+_SHOWN = ("variant", "status", "seconds", "compile_seconds", "reason")
 
 
 def _readable(frame: Any) -> str:
-    """The records' main columns, times in readable units, reasons cut short."""
+    """The records by stage and key, like ``explain()``: times in readable units, reasons
+    cut short, each table within the terminal's width."""
     from vecpipe.explain import _seconds
 
-    shown = frame[[c for c in _SHOWN if c in frame.columns]].copy()
-    for column in ("seconds", "compile_seconds"):
-        if column in shown:
-            shown[column] = [_seconds(v) for v in shown[column]]
-    if "reason" in shown:
-        shown["reason"] = [
-            "" if not isinstance(v, str) else v if len(v) <= 60 else v[:57] + "..."
-            for v in shown["reason"]
-        ]
-    return str(shown.to_string(index=False))
+    lines: list[str] = []
+    for stage, by_stage in frame.groupby("stage", sort=False):
+        lines.append(f"stage {stage}")
+        for key, rows in by_stage.groupby("key", sort=False):
+            lines.extend(
+                textwrap.wrap(
+                    f"input {key}",
+                    terminal_width(),
+                    initial_indent="  ",
+                    subsequent_indent="        ",
+                    break_on_hyphens=False,
+                )
+            )
+            body = [
+                (
+                    str(r.get("variant", "")),
+                    str(r.get("status", "")),
+                    _seconds(r.get("seconds")),
+                    _seconds(r.get("compile_seconds")),
+                    _short(r.get("reason")),
+                )
+                for r in rows.to_dict(orient="records")
+            ]
+            header = ("variant", "status", "time", "compile", "reason")
+            text = table(body, header, width=terminal_width() - 4)
+            lines.extend("    " + line for line in text.splitlines())
+    return "\n".join(lines)
+
+
+def _short(reason: Any) -> str:
+    if not isinstance(reason, str):
+        return ""
+    return reason if len(reason) <= 60 else reason[:57] + "..."
