@@ -152,3 +152,9 @@ def test_a_thread_budget_of_one_skips_parallel_variants(ratio):
         ratio(a, 2.0)
     row = ratio.explain().to_frame().set_index("variant").loc["auto_ufunc_parallel"]
     assert row["status"] == "skipped" and "thread budget is 1" in row["reason"]
+
+
+@pytest.mark.parametrize("name", ["auto_ufunc", "auto_ufunc_parallel"])
+def test_the_derived_ufuncs_release_the_gil(ratio, name):
+    # NumPy runs their compiled loop without the GIL, so explain() says "released".
+    assert ratio.variants[name].releases_gil is True
