@@ -395,6 +395,10 @@ def _raises_on_sample(df):
     raise ZeroDivisionError("no data")
 
 
+def _by_position(x):  # written for arrays: on a DataFrame x[0] looks up a column 0
+    return x[0] * 2.0
+
+
 BAD_CALLS = {
     "data not a dask collection": (
         lambda: vp.dask.map_partitions(ds.distance, ds.trips(10)),
@@ -417,6 +421,10 @@ BAD_CALLS = {
     "meta cannot be derived": (
         lambda: vp.dask.map_partitions(_raises_on_sample, _DDF),
         "cannot derive meta.*ZeroDivisionError.*pass sample=",
+    ),
+    "an array function over a frame": (
+        lambda: vp.dask.map_partitions(_by_position, _DDF),
+        r"a pandas DataFrame \(columns 'key', 'x', 'y', 'fare'\), raised KeyError.*to_dask_array",
     ),
     "explain of a function": (lambda: vp.dask.explain(len), "target=.*not a stage"),
     "ship without a client": (lambda: vp.dask.ship_wisdom(), "no default distributed client"),

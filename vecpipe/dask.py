@@ -398,11 +398,26 @@ def _sample_output(
         msg = (
             f"vecpipe.dask.map_partitions: cannot derive meta: running "
             f"{_step_name(target) if not isinstance(target, Pipeline) else repr(target)} "
-            f"(reference) on {origin} raised {type(exc).__name__}: {exc}; pass sample= (a "
-            "small pandas partition or array with realistic values) or meta= (an empty "
-            "object like the output)"
+            f"(reference) on {origin}, {_kind_of(sample)}, raised {type(exc).__name__}: "
+            f"{exc}. Each partition is passed to it as it is: if it takes something else "
+            "(an array, one column), map it over that (ddf['col'], "
+            "ddf.to_dask_array(lengths=True)); if it needs realistic values, pass sample= (a "
+            "small pandas partition or array) or meta= (an empty object like the output)"
         )
         raise InvalidArgument(msg) from exc
+
+
+def _kind_of(sample: Any) -> str:
+    """What the target was given, in words: ``a pandas DataFrame (columns 'a', 'b')``."""
+    if isinstance(sample, pd.DataFrame):
+        columns = ", ".join(repr(c) for c in list(sample.columns)[:8])
+        more = ", ..." if len(sample.columns) > 8 else ""
+        return f"a pandas DataFrame (columns {columns}{more})"
+    if isinstance(sample, pd.Series):
+        return f"a pandas Series ({sample.dtype})"
+    if isinstance(sample, np.ndarray):
+        return f"a NumPy array ({sample.dtype}, shape {sample.shape})"
+    return f"a {type(sample).__name__}"
 
 
 # -- mapping ---------------------------------------------------------------------------------------
