@@ -1,6 +1,6 @@
 """A small price pipeline, written as plain Python first, then given faster variants.
 
-Run it with ``make demo`` (or ``python examples/quickstart.py``). The first run measures
+Run it with ``python examples/quickstart.py``. The first run measures
 and compiles; a second run reads its choices from wisdom and Numba's disk cache.
 """
 

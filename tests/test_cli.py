@@ -362,11 +362,11 @@ def test_tune_keeps_its_table_within_100_columns(
 def test_tune_follows_the_terminals_width(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("COLUMNS", "70")
     code, out, _ = run(capsys, "tune", "cli_stages:pipe", *SIZES)
     assert code == 0
     table = out.split("\n\n")[0]  # then the wisdom file's path, which does not wrap
-    assert max(len(line) for line in table.splitlines()) <= 60
+    assert max(len(line) for line in table.splitlines()) <= 70
 
 
 def test_tune_leaves_out_the_target_when_each_target_is_a_stage(
@@ -678,3 +678,15 @@ def test_progress_bars_stay_quiet_when_stderr_is_not_a_terminal(
 ) -> None:
     assert main(["tune", "cli_stages:double", "--sizes", "100"]) == 0  # bars on by default
     assert capsys.readouterr().err == ""
+
+
+def test_profile_keeps_within_100_columns_with_hints_under_their_rows(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    code, out, _ = run(capsys, "profile", "cli_stages:ordinary_pipeline")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 100
+    lines = out.splitlines()
+    smooth = next(i for i, line in enumerate(lines) if line.split()[1:2] == ["smooth"])
+    assert "Python loop" in lines[smooth + 1]

@@ -246,11 +246,18 @@ def compact_key(text: str, *, sizes: bool = False) -> tuple[str, str]:
     return ", ".join(p if k == 1 else f"{p} x{k}" for p, k in counted), threads
 
 
-def table(rows: Sequence[Sequence[str]], header: Sequence[str], *, width: int | None = None) -> str:
+def table(
+    rows: Sequence[Sequence[str]],
+    header: Sequence[str],
+    *,
+    width: int | None = None,
+    notes: Sequence[str] | None = None,
+) -> str:
     """A plain aligned text table, within ``width`` (default: the terminal's).
 
     Where the columns would not fit, the widest ones are wrapped: their text continues on
-    the next lines of the same row, the other cells left blank.
+    the next lines of the same row, the other cells left blank. ``notes`` (one per row,
+    empty for none) go under their rows, wrapped, below the second column.
 
     Examples
     --------
@@ -259,12 +266,18 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str], *, width: int | 
     x  words
     a  one two
        three four
+    >>> print(table([("*", "f", "1")], ("", "name", "n"), notes=["make it a stage"]))
+       name  n
+    *  f     1
+       make it a stage
     """
+    limit = terminal_width() if width is None else width
     cells = [list(header), *[list(r) for r in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    fitted = _fit(widths, terminal_width() if width is None else width)
+    fitted = _fit(widths, limit)
+    indent = " " * (fitted[0] + 2) if len(fitted) > 1 else ""
     lines = []
-    for row in cells:
+    for position, row in enumerate(cells):
         parts = [
             [c] if len(c) <= w else textwrap.wrap(c, w, break_on_hyphens=False) or [""]
             for c, w in zip(row, fitted, strict=True)
@@ -274,6 +287,11 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str], *, width: int | 
                 (p[k] if k < len(p) else "").ljust(w) for p, w in zip(parts, fitted, strict=True)
             )
             lines.append(line.rstrip())
+        note = notes[position - 1] if notes is not None and position > 0 else ""
+        if note:
+            lines.extend(
+                textwrap.wrap(note, limit, initial_indent=indent, subsequent_indent=indent)
+            )
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ import os
 import pstats
 import sys
 import sysconfig
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from vecpipe.cli._common import (
     one_line,
     print_json,
     table,
+    terminal_width,
 )
 from vecpipe.explain import _seconds
 
@@ -281,10 +283,11 @@ def run(args: argparse.Namespace) -> int:
             f"{r['own_share']:.0%}",
             _seconds(r["cumulative_seconds"]),
             f"{r['cumulative_share']:.0%}",
-            r["why"],
         )
         for r in rows[: args.top]
     ]
-    print(table(body, ("", "function", "where", "calls", "own", "own %", "cum", "cum %", "")))
-    print(f"\n* candidate for a stage\n{advice}")
+    header = ("", "function", "where", "calls", "own", "own %", "cum", "cum %")
+    print(table(body, header, notes=[r["why"] for r in rows[: args.top]]))
+    print("\n* candidate for a stage")
+    print("\n".join(textwrap.wrap(advice, terminal_width())))
     return OK

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -344,15 +345,18 @@ class VerificationReport:
         lines.append(
             f"{passed} of {tried} variants passed" + (f"; {idle} not applicable" if idle else "")
         )
+        notes = []
         for r in self.results:
             if not r.applicable:
-                lines.append(f"{r.stage}[{r.variant}] is not applicable: {r.note}")
+                notes.append(f"{r.stage}[{r.variant}] is not applicable: {r.note}")
             elif r.not_applicable:
-                lines.extend(
+                notes.extend(
                     f"{r.stage}[{r.variant}] is not applicable to {kind}: {reason}"
                     for kind, reason in r.not_applicable.items()
                 )
-        lines.extend(f"warning: {w}" for w in self.warnings)
+        notes.extend(f"warning: {w}" for w in self.warnings)
+        for note in notes:  # within 100 columns, as explain()'s tables
+            lines.extend(textwrap.wrap(note, 100, subsequent_indent="  "))
         for r in self.failures:
             lines.append(f"\n{r.stage}[{r.variant}]" + (f": {r.note}" if r.note else ""))
             if r.counterexample is not None:
@@ -464,9 +468,22 @@ def _input_kind(args: tuple[Any, ...]) -> str:
 
 
 def _compile_failure(exc: BaseException) -> str:
-    # Three lines: a typing error's cause ("reshape() supports contiguous array only")
-    # comes after two lines of Numba's preamble.
-    return describe_failure(exc) if _readonly_problem(exc) else _first_lines(exc, 3)
+    """Numba's reason in a line: three lines of its message, without the source excerpt
+    (a typing error's cause, "reshape() supports contiguous array only", comes after two
+    lines of preamble)."""
+    if _readonly_problem(exc):
+        return describe_failure(exc)
+    kept: list[str] = []
+    excerpt = False  # from a 'File "...", line N:' to the "^" under the source line
+    for line in (ln.strip() for ln in str(exc).splitlines()):
+        if line.startswith("File "):
+            excerpt = True
+        elif excerpt:
+            excerpt = not line.startswith("^")
+        elif line and not line.startswith("During:"):
+            kept.append(line)
+    text = " ".join(kept[:3])
+    return f"{type(exc).__name__}: {text}"[:300] if text else _first_lines(exc, 3)
 
 
 @dataclasses.dataclass
@@ -560,8 +577,12 @@ def _verify_variant(
     ) -> VariantResult:
         skipped = dict(applicability.skipped)
         if skipped and not note and examples + edges == 0:
-            kinds = "; ".join(f"for {kind}: {reason}" for kind, reason in skipped.items())
-            note = f"Numba cannot compile it {kinds}"
+            by_reason: dict[str, list[str]] = {}
+            for kind, reason in skipped.items():
+                by_reason.setdefault(reason, []).append(kind)
+            note = "Numba cannot compile it " + "; ".join(
+                f"for {', '.join(kinds)}: {reason}" for reason, kinds in by_reason.items()
+            )
         return VariantResult(
             stage.name,
             variant.name,
