@@ -32,6 +32,8 @@ from vecpipe.equality import EqualityPolicy, close, exact
 from vecpipe.errors import (
     BatchError,
     EngineFallbackWarning,
+    ExportCallError,
+    ExportError,
     GILWarning,
     InvalidArgument,
     StageCallError,
@@ -46,6 +48,7 @@ from vecpipe.errors import (
     WorkerDiedError,
 )
 from vecpipe.explain import Explanation
+from vecpipe.host import export
 from vecpipe.pandas_accessor import DataFrameAccessor, SeriesAccessor
 from vecpipe.pandas_engine import Engine, engine
 from vecpipe.pipeline import Pipeline, RunReport, StageRun
@@ -97,6 +100,8 @@ __all__ = [
     "EngineFallbackWarning",
     "EqualityPolicy",
     "Explanation",
+    "ExportCallError",
+    "ExportError",
     "GILWarning",
     "InvalidArgument",
     "Pipeline",
@@ -123,6 +128,7 @@ __all__ = [
     "dask",
     "engine",
     "exact",
+    "export",
     "get_config",
     "set_config",
     "spec",
