@@ -262,6 +262,18 @@ def test_the_dispatchers_choice_is_exported() -> None:
         assert stage.choice(*example) == exported.variant == "auto_numba"
 
 
+def test_a_second_process_takes_the_choice_from_wisdom() -> None:
+    example = (np.linspace(0.0, 1.0, 3000), 2.0)
+    first = vp.export(
+        vp.stage(hs.scale, name="scale_wisdom"), "f8[:], f8 -> f8[:]", example=example
+    )
+    again = vp.stage(hs.scale, name="scale_wisdom")  # the same stage id, a fresh dispatcher
+    second = vp.export(again, "f8[:], f8 -> f8[:]", example=example)
+    frame = again.explain().to_frame()
+    assert set(frame["source"]) == {"wisdom"}
+    assert second.variant == first.variant
+
+
 def test_a_python_choice_gives_way_to_the_next_native_variant() -> None:
     example = (np.ones(10_000),)
     exported = vp.export(hs.double_stage, "f8[:] -> f8[:]", example=example)

@@ -48,7 +48,6 @@ from vecpipe.errors import (
     WorkerDiedError,
 )
 from vecpipe.explain import Explanation
-from vecpipe.host import export
 from vecpipe.pandas_accessor import DataFrameAccessor, SeriesAccessor
 from vecpipe.pandas_engine import Engine, engine
 from vecpipe.pipeline import Pipeline, RunReport, StageRun
@@ -59,12 +58,14 @@ from vecpipe.wisdom import wisdom
 
 if TYPE_CHECKING:
     from vecpipe import dask
+    from vecpipe.host import export
     from vecpipe.testing import VerificationReport, spec, verify
 
-# Verification needs Hypothesis, vp.dask needs Dask: each is imported on first use, so
-# `import vecpipe` stays light.
+# Verification needs Hypothesis, vp.dask needs Dask, and vp.export compiles C entry
+# points: each is imported on first use, so `import vecpipe` stays light.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "dask": ("vecpipe.dask", None),
+    "export": ("vecpipe.host", "export"),
     "spec": ("vecpipe.testing", "spec"),
     "verify": ("vecpipe.testing", "verify"),
     "VerificationReport": ("vecpipe.testing", "VerificationReport"),
