@@ -469,7 +469,10 @@ class Export:
         try:
             values = _coerce(where, self.parameters, self.signature, args)
         except InvalidArgument as exc:
-            return f"status {BAD_ARGUMENTS} ({STATUS[BAD_ARGUMENTS][0]}) from a C caller: {exc}"
+            return (
+                f"{exc} (these arguments do not fit {self.signature}; from C, NULL pointers "
+                f"and negative lengths give status {BAD_ARGUMENTS}, other mistakes go unseen)"
+            )
         status, out = self._run(values)
         name = STATUS.get(status, ("UNKNOWN", ""))[0]
         head = (
