@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean host-c host-rust host-examples
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,18 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The host examples (docs/host.md): a C and a Rust program that embed this Python, export
+# examples/host/pipeline.py's function with vp.export and call it from their threads, with
+# no GIL. Built into build/host, then run once (`host check`).
+host-c: $(VENV)/.installed-run
+	$(BIN)/python examples/host/build.py --out build/host c --run
+
+host-rust: $(VENV)/.installed-run
+	$(BIN)/python examples/host/build.py --out build/host rust --run
+
+host-examples: $(VENV)/.installed-run
+	$(BIN)/python examples/host/build.py --out build/host --run
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks

@@ -2,7 +2,8 @@
 
 Dispatch overhead, regret (does the dispatcher choose the fastest variant at every
 size?), verification speed, and threads against the GIL; with ``--all`` (or ``--only``)
-also the kernels against their peers and a pipeline's scaling on Dask.
+also the kernels against their peers, a pipeline's scaling on Dask, and C and Rust host
+programs calling an exported stage from their threads (``--only host``).
 
 Writes ``results.json`` (the machine and every figure) and ``results.md`` (Markdown
 tables) to ``--out`` and prints the Markdown. vecpipe's wisdom goes to a fresh temporary
@@ -45,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("overhead", "regret", "verification", "gil", "kernels", "dask"),
+        choices=("overhead", "regret", "verification", "gil", "kernels", "dask", "host"),
         help="run one benchmark instead of all",
     )
     parser.add_argument(
-        "--all", action="store_true", help="also run the (long) kernels and Dask benchmarks"
+        "--all",
+        action="store_true",
+        help="also run the (long) kernels, Dask and host (C and Rust programs) benchmarks",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -122,6 +125,12 @@ def _run(quick: bool, out: Path, only: str | None, command: str, every: bool = F
         print("measuring a pipeline on Dask...", file=sys.stderr, flush=True)
         results["dask"] = dask_scaling.run(quick)
         sections.append("## Dask scaling\n\n" + dask_scaling.markdown(results["dask"]))
+    if only == "host" or (only is None and every):
+        from benchmarks import host
+
+        print("measuring host threads against the GIL (C and Rust)...", file=sys.stderr, flush=True)
+        results["host"] = host.run(quick)
+        sections.append("## Host threads and the GIL\n\n" + host.markdown(results["host"]))
     results["machine"] = _report.machine()  # after the runs: the threading layer is known
     results["wall_seconds"] = time.perf_counter() - started
     results["load"] = load.result()

@@ -86,7 +86,7 @@ def test_python_m_vecpipe_help_lists_the_commands_and_exit_codes() -> None:
         timeout=120,
     )
     assert done.returncode == 0
-    for command in ("demo", "verify", "bench", "tune", "explain", "profile", "wisdom"):
+    for command in ("demo", "verify", "bench", "tune", "explain", "profile", "wisdom", "export"):
         assert command in done.stdout
     assert "exit codes:" in done.stdout
 

@@ -32,6 +32,8 @@ from vecpipe.equality import EqualityPolicy, close, exact
 from vecpipe.errors import (
     BatchError,
     EngineFallbackWarning,
+    ExportCallError,
+    ExportError,
     GILWarning,
     InvalidArgument,
     StageCallError,
@@ -56,12 +58,14 @@ from vecpipe.wisdom import wisdom
 
 if TYPE_CHECKING:
     from vecpipe import dask
+    from vecpipe.host import export
     from vecpipe.testing import VerificationReport, spec, verify
 
-# Verification needs Hypothesis, vp.dask needs Dask: each is imported on first use, so
-# `import vecpipe` stays light.
+# Verification needs Hypothesis, vp.dask needs Dask, and vp.export compiles C entry
+# points: each is imported on first use, so `import vecpipe` stays light.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "dask": ("vecpipe.dask", None),
+    "export": ("vecpipe.host", "export"),
     "spec": ("vecpipe.testing", "spec"),
     "verify": ("vecpipe.testing", "verify"),
     "VerificationReport": ("vecpipe.testing", "VerificationReport"),
@@ -97,6 +101,8 @@ __all__ = [
     "EngineFallbackWarning",
     "EqualityPolicy",
     "Explanation",
+    "ExportCallError",
+    "ExportError",
     "GILWarning",
     "InvalidArgument",
     "Pipeline",
@@ -123,6 +129,7 @@ __all__ = [
     "dask",
     "engine",
     "exact",
+    "export",
     "get_config",
     "set_config",
     "spec",

@@ -11,6 +11,8 @@ from __future__ import annotations
 __all__ = [
     "BatchError",
     "EngineFallbackWarning",
+    "ExportCallError",
+    "ExportError",
     "GILWarning",
     "InvalidArgument",
     "StageCallError",
@@ -75,6 +77,25 @@ class WorkerDiedError(BatchError):
 
 class WisdomError(VecpipeError, ValueError):
     """A wisdom file cannot be read, written or imported."""
+
+
+class ExportError(VecpipeError, ValueError):
+    """A stage cannot be exported as a C function (``vp.export``): no variant qualifies."""
+
+
+class ExportCallError(VecpipeError, RuntimeError):
+    """An exported function, called from Python, returned a status other than 0.
+
+    Attributes
+    ----------
+    status : int
+        The status the C function returned (1: the kernel raised, 3: bad arguments, 4:
+        the result's length is not ``n``).
+    """
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class VecpipeWarning(UserWarning):

@@ -1,7 +1,7 @@
 """The ``vecpipe`` command line (also ``python -m vecpipe``).
 
-Commands: ``demo``, ``verify``, ``bench``, ``tune``, ``explain``, ``profile`` and
-``wisdom show|clear|export|import``; ``vecpipe COMMAND --help`` says more, and
+Commands: ``demo``, ``verify``, ``bench``, ``tune``, ``explain``, ``profile``,
+``wisdom show|clear|export|import`` and ``export``; ``vecpipe COMMAND --help`` says more, and
 ``docs/cli.md`` is the reference.
 
 Exit codes
@@ -30,7 +30,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from vecpipe.cli import bench, demo, explain, profile, tune, verify, wisdom
+from vecpipe.cli import bench, demo, explain, export, profile, tune, verify, wisdom
 from vecpipe.cli._common import (
     EXIT_CODES,
     INTERNAL,
@@ -71,6 +71,7 @@ examples:
   vecpipe tune mypipeline.py --sizes 1M     fill the wisdom before deploying
   vecpipe explain mypipeline.py:pipe        what runs, and why
   vecpipe wisdom show
+  vecpipe export pipeline.py:clip --signature "f8[:], f8 -> f8[:]" --out gen/
 
 progress bars go to stderr, on a terminal only; --json prints one JSON document."""
 
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands", dest="command", metavar="COMMAND", help="(COMMAND --help for more)"
     )
     parent = common_options()
-    for module in (demo, verify, bench, tune, explain, profile, wisdom):
+    for module in (demo, verify, bench, tune, explain, profile, wisdom, export):
         module.add_parser(commands, parent)
     return parser
 
