@@ -450,3 +450,53 @@ def test_a_kernel_call_in_a_new_process_survives_a_malformed_record(cache_dir):
     path.write_text(json.dumps(doc))
     assert run() == ["97.0", "True", "['WisdomWarning']"]
     assert run() == ["97.0", "True", "[]"]  # rebuilt by the second process's measurements
+
+
+def _two_variant_stage(state: dict[str, bool]) -> vp.Stage:
+    """Two variants of one stage id; ``state`` makes ``first`` raise or ``second`` wrong."""
+
+    def tripled(x):
+        return np.array([v * 3.0 for v in x])
+
+    s = vp.stage(tripled, auto=False)
+
+    @s.variant("numpy", name="first")
+    def _(x):
+        if state.get("first_raises"):
+            raise RuntimeError("first broke")
+        return x * 3.0
+
+    @s.variant("numpy", name="second")
+    def _(x):
+        return x * 3.0 + (1.0 if state.get("second_wrong") else 0.0)
+
+    return s
+
+
+def test_a_fallback_chosen_by_wisdom_from_elsewhere_is_compared_too(tmp_path, monkeypatch):
+    x = np.random.default_rng(7).random(1000)
+    with monkeypatch.context() as patch:
+        patch.setenv("VECPIPE_CACHE_DIR", str(tmp_path / "elsewhere"))
+        there = _two_variant_stage({})
+        there(x)
+        store = get_wisdom()
+        ((key, records),) = json.loads(store.path.read_text())["stages"][there.id].items()
+        times = {"first": 1e-7, "second": 2e-7, "reference": 1e-3}
+        store.record(
+            there.id,
+            key,
+            {n: {**r, "status": "measured", "seconds": times[n]} for n, r in records.items()},
+        )
+        shipped = store.export(tmp_path / "shipped.json")
+    vp.wisdom.import_(shipped)
+    state: dict[str, bool] = {"second_wrong": True}
+    s = _two_variant_stage(state)
+    np.testing.assert_array_equal(_quietly(s, x), x * 3.0)  # first: compared, matches
+    assert s.choice(x) == "first"
+    state["first_raises"] = True
+    with pytest.warns(VariantFailedWarning) as seen:
+        out = s(x)
+    np.testing.assert_array_equal(out, x * 3.0)  # not second's wrong answer
+    messages = " ".join(str(w.message) for w in seen)
+    assert "first broke" in messages and "second" in messages and "mismatch" in messages
+    assert s.choice(x) == "reference"

@@ -708,8 +708,10 @@ class Dispatcher:
                 # matches the reference's on this input.
                 verdict = self._compare_once(key, name, args, kwargs, sliced=False)
                 if verdict.problem is not None:
-                    failures[name] = verdict.problem[1]
+                    failures[name] = f"{verdict.problem[0]}: {verdict.problem[1]}"
                     continue
+                with self._lock:
+                    self._accept(key, decision, name, verdict)
                 answer = (name, _unprotect(verdict.out, verdict.protected, args))
                 break
             try:
