@@ -155,6 +155,29 @@ def test_pandas_rules_follow_the_argument_so_other_labels_pass_unchecked():
     assert stage.choice(other) == "numpy"
 
 
+def test_a_series_rule_that_held_by_chance_is_relaxed_once_with_the_references_consent():
+    calls: list[int] = []
+
+    @vp.stage(auto=False)
+    def distinct(s):
+        calls.append(len(s))
+        return pd.Series(sorted(set(s.tolist())), dtype=np.float64)
+
+    @distinct.variant("numpy")
+    def _(s):
+        return pd.Series(np.unique(s.to_numpy()))
+
+    distinct(pd.Series(np.arange(2000.0)))  # all distinct: as long as the input, same index
+    assert distinct.choice(pd.Series(np.arange(2000.0))) == "numpy"
+    calls.clear()
+    for repeats in (2, 4, 5):  # the same kind of input, fewer distinct values each time
+        s = pd.Series(np.repeat(np.arange(2000.0 / repeats), repeats))
+        out = _quietly(distinct, s)
+        pd.testing.assert_series_equal(out, pd.Series(np.arange(2000.0 / repeats)))
+    assert len(calls) == 1  # asked once, then the rule is relaxed for this key
+    assert distinct.choice(s) == "numpy"
+
+
 @pytest.mark.parametrize(
     ("sample", "args", "good", "bad"),
     [

@@ -252,15 +252,16 @@ def make_check(sample: Any, args: tuple[Any, ...], *, follow_shapes: bool = True
     - tuples: the same length, and each item's form by these rules;
     - anything else: the type (a NumPy scalar's type is its dtype).
 
-    ``follow_shapes=False``: no rule that ties the output to an argument, nor a fixed
-    name or columns (for outputs whose length or labels are their own, as a group-by's).
+    ``follow_shapes=False`` (a rule relaxed after the reference agreed with an output
+    that broke it): the type, and the dtype and number of dimensions where there is one,
+    only (for outputs whose length, labels or columns are their own, as a group-by's).
     The checks run on every routed call, so each is one closure of plain comparisons
     (``is`` first: dtypes of one kind are usually one object).
     """
     if not follow_shapes:
         args = ()
     if isinstance(sample, np.ndarray):
-        return _array_check(sample, args)
+        return _array_check(sample, args, follow_shapes)
     if isinstance(sample, pd.Series):
         return _series_check(sample, args, follow_shapes)
     if isinstance(sample, pd.DataFrame):
@@ -277,7 +278,7 @@ def make_check(sample: Any, args: tuple[Any, ...], *, follow_shapes: bool = True
     return lambda out, a: type(out) is kind
 
 
-def _array_check(sample: np.ndarray, args: tuple[Any, ...]) -> Check:
+def _array_check(sample: np.ndarray, args: tuple[Any, ...], follow_shapes: bool) -> Check:
     kind, dtype, ndim = type(sample), sample.dtype, sample.ndim
     source = _shape_source(sample, args)
     if source is not None and ndim == 1:
@@ -296,7 +297,7 @@ def _array_check(sample: np.ndarray, args: tuple[Any, ...]) -> Check:
             and out.shape == a[source].shape
         )
     tail = sample.shape[1:]
-    if not tail:
+    if not tail or not follow_shapes:
         return lambda out, a: (
             type(out) is kind and (out.dtype is dtype or out.dtype == dtype) and out.ndim == ndim
         )
@@ -319,11 +320,13 @@ def _index_follows(sample: Any, argument: Any) -> bool:
 
 def _series_check(sample: pd.Series, args: tuple[Any, ...], follow_shapes: bool) -> Check:
     kind, dtype, name, index_kind = type(sample), sample.dtype, sample.name, type(sample.index)
+    if not follow_shapes:  # labels and length of its own: the type and dtype are kept
+        return lambda out, a: type(out) is kind and (out.dtype is dtype or out.dtype == dtype)
     source = _shape_source(sample, args)
     argument = args[source] if source is not None else None
     index_follows = _index_follows(sample, argument)
     name_follows = isinstance(argument, pd.Series) and _same_label(name, argument.name)
-    name_fixed = follow_shapes and not name_follows
+    name_fixed = not name_follows
 
     # Attribute reads on a Series cost 50-600 ns each, so each is read once, and the
     # common case (the argument's own index object, names both None) takes ``is`` only.
@@ -360,7 +363,7 @@ def _frame_check(sample: pd.DataFrame, args: tuple[Any, ...], follow_shapes: boo
     kind, dtypes, columns = type(sample), _frame_dtypes(sample), sample.columns
     index_kind = type(sample.index)
     if not follow_shapes:  # columns (and so dtypes) of their own, as a pivot's
-        return lambda out, a: type(out) is kind and type(out.index) is index_kind
+        return lambda out, a: type(out) is kind
     source = _shape_source(sample, args)
     argument = args[source] if source is not None else None
     index_follows = _index_follows(sample, argument)

@@ -505,7 +505,9 @@ class Wisdom:
     (no lock on platforms without :mod:`fcntl`; writes stay atomic there). A corrupt or
     foreign file never raises: it gives one :class:`~vecpipe.errors.WisdomWarning` and
     the store starts empty; an unwritable folder gives one warning and the store keeps
-    its records in memory.
+    its records in memory. Malformed records are dropped on load (one warning), and only
+    regular files are opened. Each record written carries a mark of this installation,
+    under the secret in ``<path>.key`` (see :meth:`lookup_with_origin`).
 
     Examples
     --------
@@ -815,6 +817,11 @@ class Wisdom:
         self, path: str | os.PathLike[str], *, overwrite: bool = True, force: bool = False
     ) -> int:
         """Merge the records of another wisdom file (one :meth:`export` wrote) into this one.
+
+        Imported records read as written elsewhere (:meth:`lookup_with_origin`), unless
+        this installation wrote them (an export from here coming back): the dispatcher
+        compares the variant such a record chooses with the reference before using it.
+        Malformed records are left out, with one warning.
 
         Parameters
         ----------
