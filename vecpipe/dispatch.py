@@ -529,13 +529,15 @@ def _interleave(
     a shared machine from favouring whichever variant ran during the quiet.
 
     Each variant has an equal share of the allowance, and is not timed again once its
-    next sample, predicted from its latest, would take it past its share. A variant
+    next sample, predicted from its latest (and the growth from the one before), would
+    take it past its share. A variant
     whose calls grow slower as it runs (its latest sample SLOWDOWN times its best, when
     its share stopped it or two samples in a row) is given its latest time, not its
     best: that is what its calls cost now, so it is not chosen for a speed it no longer
     has. The spending is
     bounded by the allowance plus, per variant, the one sample (at most a block of calls,
-    see :func:`_sample`) that crossed its share.
+    see :func:`_sample`) that crossed its share, which only a variant whose slowing
+    down accelerates can make long.
     """
     best = {name: first for name, (_, first) in runs.items()}
     latest = dict(best)
@@ -549,7 +551,11 @@ def _interleave(
     slowed: set[str] = set()
     for _ in range(MAX_SAMPLES):
         for name in list(active):
-            if used[name] + number[name] * latest[name] > share:
+            # The next sample is predicted from the latest, grown as much as the latest
+            # grew over the one before: a variant that slows down is stopped before the
+            # call that would overrun, not after it.
+            growth = max(1.0, latest[name] / previous[name]) if previous[name] > 0 else 1.0
+            if used[name] + number[name] * latest[name] * growth > share:
                 active.remove(name)  # its share is spent
                 if latest[name] > SLOWDOWN * best[name]:
                     slowed.add(name)
