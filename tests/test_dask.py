@@ -308,6 +308,11 @@ def test_wisdom_travels_so_workers_take_the_clients_decisions(client, frame):
     assert set(table["worker"]) == workers
     assert table["plugin"].str.startswith("imported").all()
     assert set(table["source"]) == {"wisdom"}, table  # no worker measured
+    # Shipped records were not written by the workers' installations: each worker
+    # compared the chosen variant with the reference once per key before using it.
+    chosen_rows = table[table["chosen"] & (table["variant"] != "reference")]
+    assert len(chosen_rows) > 0
+    assert chosen_rows["reason"].str.contains("compared with the reference here").all()
     here = vp.dask.explain(ds.distance)  # the client's own decisions
     chosen_here = dict(here.loc[here["chosen"], ["key", "variant"]].values.tolist())
     for key, variant in table.loc[table["chosen"], ["key", "variant"]].values.tolist():

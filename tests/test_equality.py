@@ -17,9 +17,8 @@ NAN, INF = np.nan, np.inf
         pytest.param(np.array([1.0, NAN, 3.0]), np.array([1.0, NAN, 3.0]), id="nan-same-positions"),
         pytest.param(np.array([-0.0, 0.0]), np.array([0.0, -0.0]), id="signed-zeros"),
         pytest.param(np.array([INF, -INF]), np.array([INF, -INF]), id="infinities-same-sign"),
-        pytest.param(
-            np.array([0.5, 0.25]), np.array([0.5, 0.25], dtype=np.float32), id="float64-float32"
-        ),
+        pytest.param(np.array([0.5, 0.25]), np.array([0.5, 0.25], dtype=">f8"), id="byte-order"),
+        pytest.param(np.array(["a", "bb"]), np.array(["a", "bb"], dtype="<U7"), id="string-width"),
         pytest.param(
             np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]), id="tiny-float-difference"
         ),
@@ -28,7 +27,7 @@ NAN, INF = np.nan, np.inf
             np.array([1.0 + 1e-6], dtype=np.float32),
             id="float32-within-float32-tolerance",
         ),
-        pytest.param(np.array([1, 2, 3]), np.array([1, 2, 3], dtype=np.int32), id="int-widths"),
+        pytest.param(np.float32(0.5), 0.5, id="numpy-float32-and-python-float"),
         pytest.param(np.zeros((2, 3)), np.zeros((2, 3)), id="2d"),
         pytest.param(np.zeros(0), np.zeros(0), id="empty"),
         pytest.param(1.5, np.float64(1.5), id="python-and-numpy-scalars"),
@@ -68,6 +67,44 @@ def test_matching_outputs_compare_equal(expected, actual):
         pytest.param(
             np.array([1.0, 2.0]), np.array([1.0, 2.0 * (1 + 1e-6)]), ["index 1"], id="relative-1e-6"
         ),
+        # The dtype is compared, not only the values: these float32 values are exact, but
+        # a float32 answer on other data would not be float64-accurate.
+        pytest.param(
+            np.array([0.5, 0.25]),
+            np.array([0.5, 0.25], dtype=np.float32),
+            ["dtype float32", "float64", "check_dtype=False"],
+            id="float64-vs-exact-float32",
+        ),
+        pytest.param(
+            np.array([1, 2, 3]),
+            np.array([1, 2, 3], dtype=np.int32),
+            ["int32", "int64"],
+            id="int-widths",
+        ),
+        pytest.param(
+            np.array([True, False]),
+            np.array([1, 0], dtype=np.uint8),
+            ["uint8", "bool"],
+            id="bool-vs-uint8",
+        ),
+        pytest.param(
+            np.array([1, 2], dtype="M8[ns]"),
+            np.array([1, 2], dtype="M8[us]"),
+            ["datetime64[us]"],
+            id="datetime-units",
+        ),
+        pytest.param(
+            pd.Series([0.5, 0.25]),
+            pd.Series([0.5, 0.25], dtype=np.float32),
+            ["float32"],
+            id="series-float32",
+        ),
+        pytest.param(
+            pd.DataFrame({"a": [1, 2]}),
+            pd.DataFrame({"a": [1, 2]}, dtype=np.int32),
+            ["int32"],
+            id="frame-int32",
+        ),
         pytest.param(
             np.array([2**53, 7]), np.array([2**53 + 1, 7]), ["index 0"], id="ints-are-exact"
         ),
@@ -104,6 +141,28 @@ def test_differing_outputs_are_described(expected, actual, fragments: list[str])
     assert message is not None
     missing = [fragment for fragment in fragments if fragment not in message]
     assert not missing, f"message {message!r} lacks {missing}"
+
+
+def test_check_dtype_false_compares_the_kind_and_keeps_the_reference_precision():
+    import vecpipe as vp
+
+    loose = vp.close(check_dtype=False)
+    exact_in_float32 = np.arange(1000.0)
+    assert loose.compare(exact_in_float32, exact_in_float32.astype(np.float32)) is None
+    assert loose.compare(np.array([1, 2]), np.array([1, 2], dtype=np.int32)) is None
+    real = np.random.default_rng(0).standard_normal(1000)
+    message = loose.compare(real, real.astype(np.float32))  # ~5e-8 off: not float64-accurate
+    assert message is not None
+    assert "max rel error" in message
+    assert loose.compare(np.arange(3), np.arange(3.0)) is not None  # another kind, still
+
+
+def test_check_dtype_must_be_a_bool():
+    import vecpipe as vp
+    from vecpipe.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="check_dtype='no'"):
+        vp.close(check_dtype="no")  # type: ignore[arg-type]
 
 
 def test_difference_message_is_one_line():

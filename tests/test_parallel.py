@@ -12,9 +12,11 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -331,6 +333,39 @@ def test_a_dead_worker_gives_a_clear_error_not_a_hang(own_pool: bool) -> None:
     if not own_pool:  # the broken pool was dropped: the next call starts a fresh one
         again = map_batches(ps.py_square, _batches(2), workers=WORKERS, executor="processes")
         _same(list(again), [b * b for b in _batches(2)])
+
+
+def _wait_until_gone(pid: int, timeout: float = 60.0) -> None:
+    """Wait until a killed process has ended (reaped, or a zombie)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (ProcessLookupError, FileNotFoundError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} is still running")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_pooled_worker_that_died_while_idle_does_not_fail_the_next_call() -> None:
+    pids = set(map_batches(ps.worker_pid, _batches(6), workers=WORKERS, executor="processes"))
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)  # while the pool is idle, between two calls
+    _wait_until_gone(victim)
+    time.sleep(0.2)  # let the pool's manager thread notice, as it would between real calls
+    got = list(map_batches(ps.worker_pid, _batches(6), workers=WORKERS, executor="processes"))
+    assert len(got) == 6
+    assert victim not in got  # a fresh pool ran the batches
+    kept = parallel._POOLS[WORKERS]  # the fresh pool is kept, and a healthy one reused
+    assert (
+        len(list(map_batches(ps.worker_pid, _batches(2), workers=WORKERS, executor="processes")))
+        == 2
+    )
+    assert parallel._POOLS[WORKERS] is kept
 
 
 # -- arguments -----------------------------------------------------------------------------

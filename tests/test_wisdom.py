@@ -272,10 +272,13 @@ def test_writes_leave_a_valid_file_and_no_temporary_files(tmp_path):
     store = Wisdom(tmp_path / "wisdom.json")
     for i in range(5):
         store.record("s", f"k{i}", {"numba": RECORD})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["wisdom.json", "wisdom.json.lock"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["wisdom.json", "wisdom.json.key", "wisdom.json.lock"]
     doc = json.loads((tmp_path / "wisdom.json").read_text())
     assert (doc["format"], doc["version"], doc["fingerprint"]) == (FORMAT, VERSION, fingerprint())
-    assert doc["stages"]["s"]["k4"] == {"numba": RECORD}
+    stored = doc["stages"]["s"]["k4"]["numba"]
+    assert {f: v for f, v in stored.items() if f != "mark"} == RECORD
+    assert len(stored["mark"]) == 64  # this installation's HMAC-SHA256
 
 
 def test_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
@@ -286,7 +289,7 @@ def test_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
     store = Wisdom(tmp_path / "wisdom.json")
     with pytest.warns(WisdomWarning, match="in memory"):
         store.record("s", "k", {"numba": RECORD})
-    assert [p.name for p in tmp_path.iterdir()] == ["wisdom.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wisdom.json.key", "wisdom.json.lock"]
 
 
 def test_record_creates_the_folder(tmp_path):
@@ -477,3 +480,275 @@ def test_facade_follows_a_change_of_cache_dir(monkeypatch, tmp_path):
     get_wisdom().record("s", "k", {"numba": RECORD})
     monkeypatch.setenv("VECPIPE_CACHE_DIR", str(tmp_path / "two"))
     assert (wisdom.path, len(wisdom)) == (tmp_path / "two" / "wisdom.json", 0)
+
+
+# ----------------------------------------------------------- malformed records
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("seconds", "0.1"),
+        ("seconds", [0.1]),
+        ("seconds", -1.0),
+        ("seconds", True),
+        ("compile_seconds", "fast"),
+        ("size", 10.5),
+        ("size", -3),
+        ("status", 7),
+        ("reason", {"why": "no"}),
+        ("source_hash", None),
+        ("time", "yesterday"),
+    ],
+)
+def test_a_malformed_record_is_dropped_with_one_warning_and_the_file_rebuilt(
+    tmp_path, field, value
+):
+    path = tmp_path / "wisdom.json"
+    bad = {**RECORD, field: value}
+    write_store(path, stages={"s": {"k": {"bad": bad, "good": dict(RECORD)}}})
+    store = Wisdom(path)
+    with pytest.warns(WisdomWarning, match=rf"1 record that vecpipe cannot use.*{field!r}") as seen:
+        assert store.lookup("s", "k") == {"good": RECORD}
+        assert store.lookup("s", "k") == {"good": RECORD}
+        assert len(store) == 1
+        assert list(store.to_frame()["variant"]) == ["good"]
+    assert len(seen) == 1
+    store.record("s", "k2", {"numba": RECORD})  # the next write rebuilds the file
+    assert "bad" not in json.loads(path.read_text())["stages"]["s"]["k"]
+    Wisdom(path).lookup("s", "k")  # no warning: the file is clean now
+
+
+def test_non_finite_seconds_are_malformed(tmp_path):
+    path = tmp_path / "wisdom.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "fingerprint": fingerprint(),
+                "stages": {"s": {"k": {"v": {"status": "measured", "seconds": float("nan")}}}},
+            }
+        )
+    )
+    with pytest.warns(WisdomWarning, match="'seconds' = nan"):
+        assert Wisdom(path).lookup("s", "k") == {}
+
+
+def test_a_record_that_is_not_an_object_is_dropped_alone(tmp_path):
+    path = tmp_path / "wisdom.json"
+    write_store(path, stages={"s": {"k": {"bad": [1, 2], "good": dict(RECORD)}}})
+    with pytest.warns(WisdomWarning, match="JSON array, not an object"):
+        assert Wisdom(path).lookup("s", "k") == {"good": RECORD}
+
+
+def test_record_refuses_a_malformed_record(tmp_path):
+    store = Wisdom(tmp_path / "wisdom.json")
+    with pytest.raises(InvalidArgument, match=r"'seconds' = '0\.1'.*non-negative number"):
+        store.record("s", "k", {"numba": {"status": "measured", "seconds": "0.1"}})
+    assert len(store) == 0
+
+
+def test_import_leaves_malformed_records_out_with_a_warning(tmp_path):
+    write_store(
+        tmp_path / "in.json", stages={"s": {"k": {"bad": {"seconds": [1]}, "good": RECORD}}}
+    )
+    store = Wisdom(tmp_path / "wisdom.json")
+    with pytest.warns(WisdomWarning, match="1 record malformed"):
+        assert store.import_(tmp_path / "in.json") == 1
+    assert store.lookup("s", "k") == {"good": RECORD}
+
+
+# --------------------------------------------------- files that are not regular
+
+NOT_REGULAR = """
+import os, sys, warnings
+from pathlib import Path
+from vecpipe.wisdom import Wisdom
+folder = Path(sys.argv[1])
+os.mkfifo(folder / sys.argv[2])
+store = Wisdom(folder / "wisdom.json")
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    print(store.lookup("s", "k"))
+    store.record("s", "k", {"v": {"status": "measured"}})
+    print(Wisdom(folder / "wisdom.json").lookup("s", "k"))
+for w in seen:
+    print("WARNING", w.message)
+"""
+
+
+@pytest.mark.parametrize("name", ["wisdom.json", "wisdom.json.lock", "wisdom.json.key"])
+def test_a_fifo_in_place_of_a_wisdom_file_never_hangs(tmp_path, name):
+    # In a child process with a timeout: opening a FIFO for reading blocks until a writer
+    # comes, which would hang this test run rather than fail it.
+    done = subprocess.run(
+        [sys.executable, "-c", NOT_REGULAR, str(tmp_path), name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "{}"
+    if name == "wisdom.json":
+        # Refused with a warning, then replaced by a regular file on the first write.
+        assert any("FIFO" in line and "rebuilt" in line for line in lines), done.stdout
+        assert lines[1] == "{'v': {'status': 'measured'}}"
+    elif name == "wisdom.json.lock":
+        assert any("FIFO" in line and "in memory" in line for line in lines), done.stdout
+    else:  # a key file that cannot be read: the records are kept, marked by a new key
+        assert lines[1] == "{'v': {'status': 'measured'}}"
+
+
+def test_import_from_a_fifo_raises_at_once(tmp_path):
+    os.mkfifo(tmp_path / "pipe.json")
+    code = f"""
+        from vecpipe.errors import WisdomError
+        from vecpipe.wisdom import Wisdom
+        try:
+            Wisdom({str(tmp_path / "wisdom.json")!r}).import_({str(tmp_path / "pipe.json")!r})
+        except WisdomError as exc:
+            print(exc)
+        """
+    done = run_python(code, tmp_path)
+    assert "is a FIFO, not a regular file" in done.stdout
+
+
+# ------------------------------------------------ temporary files of killed writers
+
+KILLED_WRITER = """
+import os, sys, time
+from pathlib import Path
+from vecpipe.wisdom import Wisdom
+
+folder, signal, let_through = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+fsync, calls = os.fsync, []
+
+def stall(fd):  # the write stops after its temporary file exists, before the rename
+    calls.append(fd)
+    if len(calls) <= let_through:
+        return fsync(fd)
+    signal.write_text("stalled")
+    time.sleep(600)
+
+os.fsync = stall
+Wisdom(folder / "wisdom.json").record("s", "k", {"v": {"status": "measured"}})
+"""
+
+
+def _temporaries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize(("let_through", "left_by"), [(0, "wisdom.json.key"), (1, "wisdom.json")])
+def test_the_next_write_removes_what_a_killed_writer_left(tmp_path, let_through, left_by):
+    signal = tmp_path / "stalled"
+    command = [sys.executable, "-c", KILLED_WRITER, str(tmp_path), str(signal), str(let_through)]
+    child = subprocess.Popen(command)
+    try:
+        deadline = time.monotonic() + 60
+        while not signal.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert signal.exists()
+    finally:
+        child.kill()  # SIGKILL, in the middle of the write
+        child.wait(timeout=60)
+    (left,) = _temporaries(tmp_path)
+    assert left.startswith(f".{left_by}.{child.pid}-")
+    Wisdom(tmp_path / "wisdom.json").record("s", "k", {"v": {"status": "measured"}})
+    assert _temporaries(tmp_path) == []
+
+
+def test_a_live_writers_temporary_file_is_left_alone(tmp_path):
+    from vecpipe.wisdom import STALE_TEMP_SECONDS, _host
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=60)
+    try:
+        live = tmp_path / f".wisdom.json.{sleeper.pid}-{_host()}.abc123.tmp"
+        dead = tmp_path / f".wisdom.json.{gone.pid}-{_host()}.def456.tmp"
+        other_host = tmp_path / f".wisdom.json.{gone.pid}-00000000.ghi789.tmp"
+        old = tmp_path / ".wisdom.json.jkl012.tmp"  # an older vecpipe's name: no writer
+        young = tmp_path / ".wisdom.json.mno345.tmp"
+        for path in (live, dead, other_host, old, young):
+            path.write_text("{}")
+        hour_ago = time.time() - 3600
+        assert STALE_TEMP_SECONDS < 3600
+        os.utime(old, (hour_ago, hour_ago))
+        Wisdom(tmp_path / "wisdom.json").record("s", "k", {"v": {"status": "measured"}})
+        assert _temporaries(tmp_path) == sorted([live.name, other_host.name, young.name])
+    finally:
+        sleeper.kill()
+        sleeper.wait(timeout=60)
+
+
+# ---------------------------------------------------------- where records come from
+
+
+def test_records_written_here_carry_this_installations_mark(tmp_path):
+    store = Wisdom(tmp_path / "wisdom.json")
+    store.record("s", "k", {"numba": RECORD, "numpy": RECORD})
+    assert store.lookup_with_origin("s", "k") == (
+        {"numba": RECORD, "numpy": RECORD},
+        {"numba", "numpy"},
+    )
+    fresh = Wisdom(tmp_path / "wisdom.json")  # another process, as far as the file goes
+    assert fresh.lookup_with_origin("s", "k")[1] == {"numba", "numpy"}
+    key_file = tmp_path / "wisdom.json.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def _edit(path: Path, change) -> None:
+    doc = json.loads(path.read_text())
+    change(doc["stages"])
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda st: st["s"]["k"]["numba"].update(status="measured", seconds=1e-9),
+        lambda st: st["s"]["k"]["numba"].update(mark="0" * 64),
+        lambda st: st["s"]["k"].update(numba=dict(st["s"]["k"]["numpy"])),  # moved
+        lambda st: st["s"].update(k2=st["s"].pop("k")),  # under another key
+    ],
+    ids=["edited", "forged-mark", "moved-to-another-variant", "moved-to-another-key"],
+)
+def test_a_record_changed_by_hand_is_not_written_here(tmp_path, change):
+    path = tmp_path / "wisdom.json"
+    Wisdom(path).record("s", "k", {"numba": RECORD, "numpy": {**RECORD, "seconds": 5.0}})
+    _edit(path, change)
+    store = Wisdom(path)
+    key = "k2" if "k2" in json.loads(path.read_text())["stages"]["s"] else "k"
+    assert "numba" in store.lookup(key=key, stage_id="s")
+    assert "numba" not in store.lookup_with_origin("s", key)[1]
+
+
+def test_imported_records_are_not_written_here_unless_this_installation_wrote_them(tmp_path):
+    elsewhere = Wisdom(tmp_path / "other" / "wisdom.json")  # its own key
+    elsewhere.record("s", "k", {"numba": RECORD})
+    shipped = elsewhere.export(tmp_path / "shipped.json")
+    store = Wisdom(tmp_path / "wisdom.json")
+    store.record("t", "k", {"numba": RECORD})
+    own = store.export(tmp_path / "own.json")
+    store.clear()
+    assert store.import_(shipped) == 1
+    assert store.import_(own) == 1
+    assert store.lookup_with_origin("s", "k") == ({"numba": RECORD}, set())
+    assert store.lookup_with_origin("t", "k") == ({"numba": RECORD}, {"numba"})
+    # Written again by this installation (the dispatcher does so once it has compared
+    # the variant with the reference), the record is its own.
+    store.record("s", "k", store.lookup("s", "k"))
+    assert Wisdom(tmp_path / "wisdom.json").lookup_with_origin("s", "k")[1] == {"numba"}
+
+
+def test_a_lost_key_makes_every_record_unchecked_but_keeps_them(tmp_path):
+    store = Wisdom(tmp_path / "wisdom.json")
+    store.record("s", "k", {"numba": RECORD})
+    (tmp_path / "wisdom.json.key").write_text("not hex")
+    assert Wisdom(tmp_path / "wisdom.json").lookup_with_origin("s", "k") == (
+        {"numba": RECORD},
+        set(),
+    )

@@ -15,16 +15,22 @@ One call of a stage, end to end::
 
 A variant that raises or returns a malformed result at run time is marked failed for
 that key; the next best (finally the reference) answers, and one warning says so.
+Wisdom may choose among variants, never make an unchecked one run: a variant chosen by a
+record this installation did not write (imported, shipped to a Dask worker, edited) is
+compared with the reference on its first call before its answer is used. Tuning keeps to
+its budget: a variant that slows down while timed is stopped at its share (see
+docs/guarantees.md for what is checked where).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -63,6 +69,10 @@ MIN_DROP_RATIO = 2.0
 #: Repeated timings last at least this long each, so a tiny input is timed in a loop.
 SAMPLE_SECONDS = 2e-4
 MAX_SAMPLES = 5
+#: A variant whose latest sample is this many times its best has slowed down while it
+#: ran (a load burst rarely lasts through a whole sample of a variant stopped by its
+#: share of the budget): its latest time, not its best, is what it costs.
+SLOWDOWN = 4.0
 
 #: Statuses a variant can have for one key.
 STATUSES = (
@@ -106,6 +116,21 @@ PARALLEL_MIN_SAVING = 2e-6
 #: A parallel kernel's first calls after a pause wake its thread pool; they are run for up
 #: to this long, until three calls in a row agree, before any of its calls is timed.
 WARM_SECONDS = 0.05
+#: A variant chosen by a wisdom record this installation did not write is compared with
+#: the reference on its first call: on the first CHECK_ROWS rows of a chunkable input
+#: longer than twice that, else on the whole input.
+CHECK_ROWS = FIRST_RUNG
+
+
+class _Verdict(NamedTuple):
+    """One comparison of a variant with the reference, on (a slice of) one call's input."""
+
+    out: Any  # the variant's output (None if it raised)
+    expected: Any  # the reference's
+    protected: tuple[Any, ...]  # the read-only views of the call's arguments
+    args: tuple[Any, ...]  # the arguments compared on (those views, or their first rows)
+    whole: bool  # compared on the whole input
+    problem: tuple[str, str] | None  # ("mismatch" or "failed", reason), None on a match
 
 
 @dataclasses.dataclass
@@ -118,6 +143,10 @@ class Trial:
     compile_seconds: float | None = None
     reason: str = ""
     source: str = "measured"  # "measured", "wisdom" or "estimated"
+    #: False for a trial read from a wisdom record this installation did not write (see
+    #: :meth:`vecpipe.wisdom.Wisdom.lookup_with_origin`): its variant is compared with the
+    #: reference before its answer is used.
+    checked: bool = True
 
     def record(self, variant: Variant, reference_hash: str, size: int) -> dict[str, Any]:
         """The JSON record stored in wisdom."""
@@ -177,6 +206,9 @@ class Route:
         self.check = check
 
 
+Check = Callable[[Any, tuple[Any, ...]], bool]
+
+
 def _shape_source(out: Any, args: tuple[Any, ...]) -> int | None:
     shape = getattr(out, "shape", None)
     if shape is None:
@@ -187,64 +219,220 @@ def _shape_source(out: Any, args: tuple[Any, ...]) -> int | None:
     return None
 
 
-def make_check(
-    sample: Any, args: tuple[Any, ...], *, typed: bool = False, follow_shapes: bool = True
-) -> Callable[[Any, tuple[Any, ...]], bool]:
-    """Build a check that a later output has the same form as ``sample`` had for ``args``.
+def _frame_dtypes(frame: pd.DataFrame) -> tuple[Any, ...]:
+    """A DataFrame's column dtypes: 0.5 µs through its block manager, 30 µs by ``.dtypes``."""
+    manager = getattr(frame, "_mgr", None)
+    get_dtypes = getattr(manager, "get_dtypes", None)
+    if get_dtypes is not None:
+        return tuple(get_dtypes())
+    return tuple(frame.dtypes)  # pragma: no cover - a pandas without the manager method
 
-    Same type; for arrays the same dtype and dimensions, and the shape of the argument
-    whose shape it had; for pandas objects the same dtype(s) and length rule; for tuples
-    the same length. Values are not checked (tuning compared them with the reference's).
-    ``typed``: the output comes from a compiled kernel, whose type is fixed by the key.
-    ``follow_shapes=False``: no shape rule (the output's length is its own, as for a
-    group-by's number of groups).
+
+def _same_label(a: Any, b: Any) -> bool:
+    """Equal names (``None`` included), without raising on an odd ``==``."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def make_check(sample: Any, args: tuple[Any, ...], *, follow_shapes: bool = True) -> Check:
+    """Build a check that a later output has the form ``sample`` had for ``args``.
+
+    The form is everything but the values (tuning compared those with the reference's):
+
+    - arrays: the type, the exact dtype, the number of dimensions, and the shape: the
+      shape of the argument whose shape it had, else the same trailing dimensions;
+    - pandas Series and DataFrames: the type, the dtype(s), the length of the argument
+      whose shape it had, the index (that argument's, when it had it; else the same
+      kind of index), the name or the columns (the argument's, when it had them; else the
+      same ones);
+    - tuples: the same length, and each item's form by these rules;
+    - anything else: the type (a NumPy scalar's type is its dtype).
+
+    ``follow_shapes=False`` (a rule relaxed after the reference agreed with an output
+    that broke it): the type, and the dtype and number of dimensions where there is one,
+    only (for outputs whose length, labels or columns are their own, as a group-by's).
+    The checks run on every routed call, so each is one closure of plain comparisons
+    (``is`` first: dtypes of one kind are usually one object).
     """
-    kind = type(sample)
     if not follow_shapes:
         args = ()
-    if typed and isinstance(sample, np.ndarray) and sample.ndim == 1:
-        # A compiled kernel's output type follows from its argument types, which the key
-        # fixes: only the length can go wrong.
-        found = _shape_source(sample, args)
-        if found is not None:
-            position = found
-            return lambda out, a: len(out) == len(a[position])
     if isinstance(sample, np.ndarray):
-        dtype, ndim, shape_from = sample.dtype, sample.ndim, _shape_source(sample, args)
-        # ``is`` first: dtypes of the same kind are usually one object, and this runs on
-        # every call.
-        if shape_from is None:
-            return lambda out, a: (
-                type(out) is kind
-                and (out.dtype is dtype or out.dtype == dtype)
-                and out.ndim == ndim
-            )
-        source: int = shape_from
-        if ndim == 1:
-            return lambda out, a: (
-                type(out) is kind
-                and (out.dtype is dtype or out.dtype == dtype)
-                and len(out) == len(a[source])
-            )
+        return _array_check(sample, args, follow_shapes)
+    if isinstance(sample, pd.Series):
+        return _series_check(sample, args, follow_shapes)
+    if isinstance(sample, pd.DataFrame):
+        return _frame_check(sample, args, follow_shapes)
+    kind = type(sample)
+    if isinstance(sample, tuple):
+        items = tuple(make_check(item, args, follow_shapes=follow_shapes) for item in sample)
+        length = len(items)
+        return lambda out, a: (
+            type(out) is kind
+            and len(out) == length
+            and all(check(o, a) for check, o in zip(items, out, strict=True))
+        )
+    return lambda out, a: type(out) is kind
+
+
+def _array_check(sample: np.ndarray, args: tuple[Any, ...], follow_shapes: bool) -> Check:
+    kind, dtype, ndim = type(sample), sample.dtype, sample.ndim
+    source = _shape_source(sample, args)
+    if source is not None and ndim == 1:
+        # The argument has this number of dimensions (the key fixes it): ndim and len
+        # say what the shape would, 50 ns sooner on the routed path.
+        return lambda out, a: (
+            type(out) is kind
+            and (out.dtype is dtype or out.dtype == dtype)
+            and out.ndim == 1
+            and len(out) == len(a[source])
+        )
+    if source is not None:
         return lambda out, a: (
             type(out) is kind
             and (out.dtype is dtype or out.dtype == dtype)
             and out.shape == a[source].shape
         )
-    if isinstance(sample, pd.Series | pd.DataFrame):
-        rows_from = _shape_source(sample, args)
-        if rows_from is None:
-            return lambda out, a: type(out) is kind
-        return lambda out, a: type(out) is kind and out.shape == a[rows_from].shape
-    if isinstance(sample, tuple):
-        length = len(sample)
-        return lambda out, a: type(out) is kind and len(out) == length
-    return lambda out, a: type(out) is kind
+    tail = sample.shape[1:]
+    if not tail or not follow_shapes:
+        return lambda out, a: (
+            type(out) is kind and (out.dtype is dtype or out.dtype == dtype) and out.ndim == ndim
+        )
+    return lambda out, a: (
+        type(out) is kind
+        and (out.dtype is dtype or out.dtype == dtype)
+        and out.ndim == ndim
+        and out.shape[1:] == tail
+    )
 
 
-def _form(value: Any) -> tuple[Any, ...]:
-    """What a shape rule must not override: the type, dtype and number of dimensions."""
-    return (type(value), getattr(value, "dtype", None), getattr(value, "ndim", None))
+def _same_index(out: Any, argument: Any) -> bool:
+    return out.index is argument.index or bool(out.index.equals(argument.index))
+
+
+def _index_follows(sample: Any, argument: Any) -> bool:
+    """Whether the output had its shape-giving argument's index (then it must keep it)."""
+    return isinstance(argument, pd.Series | pd.DataFrame) and _same_index(sample, argument)
+
+
+def _series_check(sample: pd.Series, args: tuple[Any, ...], follow_shapes: bool) -> Check:
+    kind, dtype, name, index_kind = type(sample), sample.dtype, sample.name, type(sample.index)
+    if not follow_shapes:  # labels and length of its own: the type and dtype are kept
+        return lambda out, a: type(out) is kind and (out.dtype is dtype or out.dtype == dtype)
+    source = _shape_source(sample, args)
+    argument = args[source] if source is not None else None
+    index_follows = _index_follows(sample, argument)
+    name_follows = isinstance(argument, pd.Series) and _same_label(name, argument.name)
+    name_fixed = not name_follows
+
+    # Attribute reads on a Series cost 50-600 ns each, so each is read once, and the
+    # common case (the argument's own index object, names both None) takes ``is`` only.
+    def check(out: Any, a: tuple[Any, ...]) -> bool:
+        if type(out) is not kind:
+            return False
+        out_dtype = out.dtype
+        if out_dtype is not dtype and out_dtype != dtype:
+            return False
+        index = out.index
+        if source is not None:
+            arg = a[source]
+            arg_index = arg.index if isinstance(arg, pd.Series | pd.DataFrame) else None
+            if index_follows:
+                if index is not arg_index and not index.equals(arg_index):
+                    return False
+            elif len(index) != len(arg):
+                return False
+            if name_follows:
+                out_name, arg_name = out.name, arg.name
+                if out_name is not arg_name and not _same_label(out_name, arg_name):
+                    return False
+        if not index_follows and type(index) is not index_kind:
+            return False
+        if name_fixed:
+            out_name = out.name
+            return out_name is name or _same_label(out_name, name)
+        return True
+
+    return check
+
+
+def _frame_check(sample: pd.DataFrame, args: tuple[Any, ...], follow_shapes: bool) -> Check:
+    kind, dtypes, columns = type(sample), _frame_dtypes(sample), sample.columns
+    index_kind = type(sample.index)
+    if not follow_shapes:  # columns (and so dtypes) of their own, as a pivot's
+        return lambda out, a: type(out) is kind
+    source = _shape_source(sample, args)
+    argument = args[source] if source is not None else None
+    index_follows = _index_follows(sample, argument)
+    columns_follow = isinstance(argument, pd.DataFrame) and (
+        columns is argument.columns or bool(columns.equals(argument.columns))
+    )
+    columns_fixed = not columns_follow
+
+    def check(out: Any, a: tuple[Any, ...]) -> bool:
+        if type(out) is not kind or _frame_dtypes(out) != dtypes:
+            return False
+        if source is not None:
+            arg = a[source]
+            if out.shape != arg.shape:
+                return False
+            if index_follows and not _same_index(out, arg):
+                return False
+            if columns_follow and not (
+                out.columns is arg.columns or out.columns.equals(arg.columns)
+            ):
+                return False
+        if not index_follows and type(out.index) is not index_kind:
+            return False
+        return not columns_fixed or out.columns is columns or bool(out.columns.equals(columns))
+
+    return check
+
+
+class _Form(NamedTuple):
+    """What a relaxed rule must keep (type, dtype, dimensions), and the form in words.
+
+    A DataFrame's dtypes are not part of it: its columns may be its own (a pivot's), so
+    the reference is asked whenever a DataFrame's form changes.
+    """
+
+    kind: type
+    dtype: Any
+    ndim: int | None
+    text: str
+
+    def same(self, other: _Form | None) -> bool:
+        return other is not None and (self.kind, self.dtype, self.ndim) == (
+            other.kind,
+            other.dtype,
+            other.ndim,
+        )
+
+
+def _form(value: Any) -> _Form:
+    """The form of an output, as the run-time check sees it, with words for a message."""
+    frame = isinstance(value, pd.DataFrame)
+    dtype = None if frame else getattr(value, "dtype", None)
+    ndim = getattr(value, "ndim", None)
+    parts = [type(value).__name__]
+    if frame:
+        dtypes = _frame_dtypes(value)
+        parts.append(f"of dtypes {', '.join(map(str, dtypes))}" if dtypes else "without columns")
+    elif dtype is not None:
+        parts.append(f"of dtype {dtype}")
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        parts.append(f"and shape {shape}")
+    elif isinstance(value, tuple):
+        parts.append(f"of {len(value)} items")
+    if isinstance(value, pd.Series):
+        parts.append(f"named {value.name!r}")
+    if isinstance(value, pd.Series | pd.DataFrame):
+        parts.append(f"with a {type(value.index).__name__}")
+    return _Form(type(value), dtype, ndim, " ".join(parts))
 
 
 def _chunk_length(args: tuple[Any, ...]) -> int | None:
@@ -302,6 +490,32 @@ def _warm(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any])
             return
 
 
+def _sample(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    number: int,
+    limit: float,
+) -> tuple[float, int]:
+    """Time up to ``number`` calls; stop early once they have taken ``limit`` seconds.
+
+    The calls run in blocks of 1, 2, 4... with the clock read between blocks only, so
+    the timing of a tiny call is not disturbed, and a variant that slows down while it
+    runs overshoots ``limit`` by at most the block it is in. Returns (seconds, calls).
+    """
+    start = time.perf_counter()
+    done, block, elapsed = 0, 1, 0.0
+    while done < number:
+        for _ in range(min(block, number - done)):
+            fn(*args, **kwargs)
+        done += min(block, number - done)
+        elapsed = time.perf_counter() - start
+        if elapsed > limit:
+            break
+        block *= 2
+    return elapsed, done
+
+
 def _interleave(
     runs: dict[str, tuple[Callable[..., Any], float]],
     args: tuple[Any, ...],
@@ -313,24 +527,51 @@ def _interleave(
     ``runs`` maps a name to (function, its first run's seconds). Taking the samples in
     turns, rather than all of one variant then all of the next, keeps a burst of load on
     a shared machine from favouring whichever variant ran during the quiet.
+
+    Each variant has an equal share of the allowance, and is not timed again once its
+    next sample, predicted from its latest (and the growth from the one before), would
+    take it past its share. A variant
+    whose calls grow slower as it runs (its latest sample SLOWDOWN times its best, when
+    its share stopped it or two samples in a row) is given its latest time, not its
+    best: that is what its calls cost now, so it is not chosen for a speed it no longer
+    has. The spending is
+    bounded by the allowance plus, per variant, the one sample (at most a block of calls,
+    see :func:`_sample`) that crossed its share, which only a variant whose slowing
+    down accelerates can make long.
     """
     best = {name: first for name, (_, first) in runs.items()}
+    latest = dict(best)
+    previous = dict(best)
+    used = dict.fromkeys(runs, 0.0)
     number = {
         name: max(1, int(SAMPLE_SECONDS / max(first, 1e-7))) for name, (_, first) in runs.items()
     }
-    spent = 0.0
-    round_cost = sum(number[name] * first for name, (_, first) in runs.items())
+    share = allowance / max(1, len(runs))
+    active = list(runs)
+    slowed: set[str] = set()
     for _ in range(MAX_SAMPLES):
-        if not runs or spent + round_cost > allowance:
+        for name in list(active):
+            # The next sample is predicted from the latest, grown as much as the latest
+            # grew over the one before: a variant that slows down is stopped before the
+            # call that would overrun, not after it.
+            growth = max(1.0, latest[name] / previous[name]) if previous[name] > 0 else 1.0
+            if used[name] + number[name] * latest[name] * growth > share:
+                active.remove(name)  # its share is spent
+                if latest[name] > SLOWDOWN * best[name]:
+                    slowed.add(name)
+                continue
+            elapsed, calls = _sample(runs[name][0], args, kwargs, number[name], share - used[name])
+            used[name] += elapsed
+            previous[name], latest[name] = latest[name], elapsed / calls
+            best[name] = min(best[name], latest[name])
+        if not active:
             break
-        for name, (fn, _) in runs.items():
-            start = time.perf_counter()
-            for _ in range(number[name]):
-                fn(*args, **kwargs)
-            elapsed = time.perf_counter() - start
-            spent += elapsed
-            best[name] = min(best[name], elapsed / number[name])
-    return best, spent
+    for name in runs:
+        if min(latest[name], previous[name]) > SLOWDOWN * best[name]:
+            slowed.add(name)  # two samples in a row: not a burst of load
+    for name in slowed:
+        best[name] = latest[name]
+    return best, sum(used.values())
 
 
 class Dispatcher:
@@ -340,9 +581,9 @@ class Dispatcher:
         self.stage = stage
         self.routes: dict[Key, Route] = {}
         self.decisions: dict[Key, Decision] = {}
-        self.checks: dict[tuple[Key, str], Callable[[Any, tuple[Any, ...]], bool]] = {}
-        #: Each checked output's (type, dtype, ndim) when its check was made.
-        self.forms: dict[tuple[Key, str], tuple[Any, ...]] = {}
+        self.checks: dict[tuple[Key, str], Check] = {}
+        #: Each checked output's form when its check was made.
+        self.forms: dict[tuple[Key, str], _Form] = {}
         self._lock = threading.RLock()
         self._tuning: dict[Key, threading.Event] = {}
         self._warned: set[tuple[str, str]] = set()
@@ -449,7 +690,7 @@ class Dispatcher:
 
         key = make_key(get_config().tag, args, kwargs)
         decision = self.decisions.get(key)
-        if exc is None and _form(out) == self.forms.get((key, route.name)):
+        if exc is None and _form(out).same(self.forms.get((key, route.name))):
             # Same type, dtype and dimensions as when tuning, but the shape broke the rule
             # learned from one run (say, "as long as the first argument", where it only
             # happened to be). Ask the oracle once: if the reference gives the same values,
@@ -461,7 +702,7 @@ class Dispatcher:
                     self.checks[(key, route.name)] = relaxed
                     route.check = relaxed
                 return out
-        failures = {route.name: self._malformed(route.name, exc, out, args)}
+        failures = {route.name: self._malformed(key, route.name, exc, out)}
         ranking = decision.ranking() if decision is not None else [route.name, "reference"]
         answer: tuple[str, Any] | None = None
         for name in ranking:
@@ -470,6 +711,18 @@ class Dispatcher:
             variant = stage._variants.get(name)
             if variant is None:
                 continue
+            trial = decision.trials.get(name) if decision is not None else None
+            if trial is not None and not trial.checked:
+                # Chosen by a record written elsewhere: its answer is used only if it
+                # matches the reference's on this input.
+                verdict = self._compare_once(key, name, args, kwargs, sliced=False)
+                if verdict.problem is not None:
+                    failures[name] = f"{verdict.problem[0]}: {verdict.problem[1]}"
+                    continue
+                with self._lock:
+                    self._accept(key, decision, name, verdict)
+                answer = (name, _unprotect(verdict.out, verdict.protected, args))
+                break
             try:
                 candidate = variant.run(*args, **kwargs)
             except Exception as err:
@@ -477,7 +730,7 @@ class Dispatcher:
                 continue
             check = self.checks.get((key, name))
             if check is not None and not check(candidate, args):
-                failures[name] = self._malformed(name, None, candidate, args)
+                failures[name] = self._malformed(key, name, None, candidate)
                 continue
             answer = (name, candidate)
             break
@@ -497,19 +750,22 @@ class Dispatcher:
                     decision.trials[chosen].status = "chosen"
         return answer[1]
 
-    def _malformed(
-        self, name: str, exc: BaseException | None, out: Any, args: tuple[Any, ...]
-    ) -> str:
+    def _malformed(self, key: Key, name: str, exc: BaseException | None, out: Any) -> str:
         if exc is not None:
             return describe_failure(exc)
-        form = getattr(out, "dtype", None)
-        shape = getattr(out, "shape", None)
+        expected = self.forms.get((key, name))
+        before = f" ({expected.text})" if expected is not None else ""
         return (
-            f"returned a malformed result: {type(out).__name__}"
-            + (f" of dtype {form}" if form is not None else "")
-            + (f" and shape {shape}" if shape is not None else "")
-            + " where its tuning run gave another form"
+            f"returned a malformed result: {_form(out).text}, where the output its answers "
+            f"were compared on had another form{before}"
         )
+
+    def _learn(self, key: Key, name: str, out: Any, args: tuple[Any, ...]) -> Check:
+        """Make the run-time check of a variant from an output compared with the reference's."""
+        check = make_check(out, args)
+        self.checks[(key, name)] = check
+        self.forms[(key, name)] = _form(out)
+        return check
 
     def _mark_failed(self, key: Key, decision: Decision | None, name: str, reason: str) -> None:
         stage = self.stage
@@ -544,6 +800,10 @@ class Dispatcher:
         stage = self.stage
         if name == "reference":
             return Route("reference", stage._reference.run, None)
+        decision = self.decisions.get(key)
+        trial = decision.trials.get(name) if decision is not None else None
+        if trial is not None and not trial.checked:
+            return Route(name, functools.partial(self._first_call, key, name), None)
         check = self.checks.get((key, name))
         if check is None:
             check = self._learning_check(key, name)
@@ -553,15 +813,118 @@ class Dispatcher:
         """For a variant chosen without a run here: its first output sets the form."""
 
         def learn(out: Any, args: tuple[Any, ...]) -> bool:
-            check = make_check(out, args)
-            self.checks[(key, name)] = check
-            self.forms[(key, name)] = _form(out)
+            check = self._learn(key, name, out, args)
             route = self.routes.get(key)
             if route is not None and route.name == name:
                 route.check = check
             return True
 
         return learn
+
+    # -- variants chosen by wisdom written elsewhere -----------------------------------------
+
+    def _first_call(self, key: Key, name: str, *args: Any, **kwargs: Any) -> Any:
+        """The route of a variant no record written here vouches for: compare, then settle.
+
+        The variant and the reference run on read-only views of the input (its first
+        CHECK_ROWS rows when the stage is chunkable and the input longer than twice
+        that); a match makes it checked (its record is re-marked as this installation's)
+        and installs its ordinary route; a difference or an exception disqualifies it
+        with a warning, and the next best variant (checked the same way if need be, else
+        the reference) answers.
+        """
+        verdict = self._compare_once(key, name, args, kwargs)
+        with self._lock:
+            decision = self.decisions.get(key)
+            if verdict.problem is None:
+                self._accept(key, decision, name, verdict)
+                chosen = name
+            else:
+                chosen = self._reject(decision, name, verdict.problem)
+            route = self._route_for(key, chosen)
+            self.routes[key] = route
+        if verdict.whole:
+            answer = verdict.out if verdict.problem is None else verdict.expected
+            return _unprotect(answer, verdict.protected, args)
+        return self.run_route(route, key, args, kwargs)
+
+    def _compare_once(
+        self,
+        key: Key,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        sliced: bool = True,
+    ) -> _Verdict:
+        """Run a variant and the reference on the same (protected) input; compare."""
+        stage = self.stage
+        variant = stage._variants[name]
+        ro_args, ro_kwargs = _protect(args, kwargs)
+        n = _chunk_length(args)
+        whole = not (sliced and stage.chunkable and n is not None and n > 2 * CHECK_ROWS)
+        if whole:
+            a, kw = ro_args, ro_kwargs
+        else:
+            a, kw = _slice(ro_args, ro_kwargs, n, CHECK_ROWS)
+        # The reference's exception means the input is bad for every implementation: it
+        # reaches the caller, and no variant is blamed.
+        expected = stage._reference.run(*a, **kw)
+        try:
+            out = variant.run(*a, **kw)
+        except Exception as exc:
+            return _Verdict(None, expected, ro_args, a, whole, ("failed", describe_failure(exc)))
+        difference = stage.equal.compare(expected, out)
+        problem = None if difference is None else ("mismatch", difference)
+        return _Verdict(out, expected, ro_args, a, whole, problem)
+
+    def _accept(self, key: Key, decision: Decision | None, name: str, verdict: _Verdict) -> None:
+        """A variant chosen by wisdom from elsewhere matched the reference: it is checked."""
+        self._learn(key, name, verdict.out, verdict.args)
+        if decision is None:
+            return
+        trial = decision.trials.get(name)
+        if trial is not None:
+            trial.checked = True
+            where = "the whole input" if verdict.whole else f"its first {CHECK_ROWS:,} rows"
+            trial.reason = (
+                f"{trial.reason + '; ' if trial.reason else ''}chosen by a record written "
+                f"elsewhere; compared with the reference here on {where}"
+            )
+        # Mark the record as this installation's: the next process need not compare again.
+        stage = self.stage
+        variant = stage._variants[name]
+        try:
+            record = get_wisdom().lookup(stage.id, decision.key).get(name)
+        except OSError:
+            return
+        if (
+            record is not None
+            and record.get("status") in _USABLE
+            and record.get("source_hash") == variant.source_hash
+            and record.get("reference_hash") == stage._reference.source_hash
+        ):
+            self._store(decision.key, {name: record})
+
+    def _reject(self, decision: Decision | None, name: str, problem: tuple[str, str]) -> str:
+        """A variant chosen by wisdom from elsewhere differs or fails: the next best instead."""
+        if decision is None:
+            return "reference"
+        stage = self.stage
+        variant = stage._variants[name]
+        status, reason = problem
+        self._disqualify(decision, variant, status, reason, decision.key)
+        trial = decision.trials[name]
+        self._store(
+            decision.key, {name: trial.record(variant, stage._reference.source_hash, decision.size)}
+        )
+        self._choose(decision)
+        verb = "differed from" if status == "mismatch" else "failed against"
+        decision.reason = (
+            f"{name}, chosen by a wisdom record written elsewhere, {verb} the reference here; "
+            f"{decision.reason}"
+        )
+        return decision.chosen
 
     def _decide(
         self, key: Key, args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings
@@ -596,7 +959,7 @@ class Dispatcher:
         """Trials stored in wisdom that are still valid for the current sources."""
         stage = self.stage
         try:
-            records = get_wisdom().lookup(stage.id, key_text)
+            records, written_here = get_wisdom().lookup_with_origin(stage.id, key_text)
         except OSError as exc:  # an unreadable cache folder must never break a call
             warnings.warn(
                 f"vecpipe wisdom is unreadable ({exc}); measuring afresh",
@@ -616,6 +979,8 @@ class Dispatcher:
                 or record.get("status") in ("unverified", "skipped")
             ):
                 continue
+            # The store checked the fields' types; a record written elsewhere may still
+            # name a variant this installation never compared with the reference.
             valid[variant.name] = Trial(
                 variant.name,
                 record["status"],
@@ -623,21 +988,27 @@ class Dispatcher:
                 record.get("compile_seconds"),
                 record.get("reason", ""),
                 source="wisdom",
+                checked=variant.name in written_here or variant.name == "reference",
             )
         return valid
 
     def verified(self) -> set[str]:
-        """The variants that vp.verify passed for their current source (and reference)."""
+        """The variants that vp.verify passed here for their current source (and reference).
+
+        Only records this installation wrote count: a verification imported, shipped to
+        a Dask worker or edited by hand is not one that ran here.
+        """
         stage = self.stage
         try:
-            records = get_wisdom().lookup(stage.id, VERIFIED_KEY)
+            records, written_here = get_wisdom().lookup_with_origin(stage.id, VERIFIED_KEY)
         except OSError:
             return set()
         reference_hash = stage._reference.source_hash
         return {
             variant.name
             for variant in stage._variants.values()
-            if (record := records.get(variant.name))
+            if variant.name in written_here
+            and (record := records.get(variant.name))
             and record.get("status") == "verified"
             and record.get("source_hash") == variant.source_hash
             and record.get("reference_hash") == reference_hash
@@ -670,6 +1041,13 @@ class Dispatcher:
             decision.trials[name] = Trial(name, status, reason=reason, source="wisdom")
         self._choose(decision)
         decision.reason = f"from wisdom: {decision.reason}"
+        chosen = decision.trials.get(decision.chosen)
+        if chosen is not None and not chosen.checked:
+            decision.reason += (
+                f"; {decision.chosen}'s record was not written by this installation "
+                "(imported, shipped or edited), so its first call is compared with the "
+                "reference before its answer is used"
+            )
         return decision
 
     def _choose(self, decision: Decision) -> None:
@@ -855,8 +1233,7 @@ class Dispatcher:
                     if difference is not None:
                         self._disqualify(decision, variant, "mismatch", difference, key_text)
                         continue
-                    self.checks[(key, variant.name)] = make_check(out, a, typed=variant.compiled)
-                    self.forms[(key, variant.name)] = _form(out)
+                    self._learn(key, variant.name, out, a)
                 if rung is None:
                     outputs[variant.name] = out
             if rung is None and reference in alive:

@@ -9,9 +9,11 @@ with the reference's through the stage's policy (``@vp.stage(equal=...)``):
 - :func:`exact`: every value identical (NaN still equal to NaN in the same positions);
 - any callable ``(expected, actual) -> None`` that raises with a message on a mismatch.
 
-Every policy also requires the same shape, dtypes of the same kind (``float32`` against
-``float64`` is fine, ``int64`` against ``float64`` is not), and for pandas objects the same
-index, columns and names.
+Every policy also requires the same shape, the same dtype (see :func:`same_dtype`:
+``float32`` where the reference gives ``float64`` is a mismatch, whatever the values, as
+are ``int32`` for ``int64`` and ``uint8`` for ``bool``), and for pandas objects the same
+index, columns and names. ``vp.close(check_dtype=False)`` relaxes the dtype rule to the
+kind (any float for a float), with the reference's precision still setting the tolerance.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pandas as pd
 
 from vecpipe.errors import InvalidArgument
 
-__all__ = ["EqualityPolicy", "as_policy", "close", "compare", "exact", "tolerance"]
+__all__ = ["EqualityPolicy", "as_policy", "close", "compare", "exact", "same_dtype", "tolerance"]
 
 _FLOAT_KINDS = "fc"
 _KIND_FAMILY = {"i": "integer", "u": "integer", "f": "float", "c": "complex", "b": "bool"}
@@ -49,6 +51,46 @@ def tolerance(dtype: np.dtype) -> tuple[float, float]:
     if dtype.itemsize <= 4 or (dtype.kind == "c" and dtype.itemsize <= 8):
         return 1e-5, 1e-6
     return 1e-9, 1e-12
+
+
+def same_dtype(expected: Any, actual: Any) -> bool:
+    """Whether a variant's dtype stands for the reference's: the rule of every policy.
+
+    The same dtype, except for what changes no value and no arithmetic: the byte order
+    (``>f8`` for ``<f8``), and the width of a string dtype (``<U3`` for ``<U5``: the
+    values are compared anyway). Nothing else: a ``float32`` answer is not a ``float64``
+    one even where every value happens to be exact in ``float32`` (the next input's will
+    not be), an ``int32`` may overflow where the ``int64`` does not, a ``uint8`` is not a
+    ``bool``, and a datetime in other units is another value.
+
+    Parameters
+    ----------
+    expected, actual : numpy.dtype or pandas extension dtype
+        The reference's dtype and the variant's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecpipe.equality import same_dtype
+    >>> same_dtype(np.dtype("float64"), np.dtype(">f8"))
+    True
+    >>> same_dtype(np.dtype("float64"), np.dtype("float32"))
+    False
+    >>> same_dtype(np.dtype("<U5"), np.dtype("<U3"))
+    True
+    """
+    if expected is actual or expected == actual:
+        return True
+    if not (isinstance(expected, np.dtype) and isinstance(actual, np.dtype)):
+        return False
+    if expected.kind in "US" and actual.kind == expected.kind:
+        return True
+    return (
+        expected.kind == actual.kind
+        and expected.fields is None
+        and actual.fields is None
+        and expected.newbyteorder("=") == actual.newbyteorder("=")
+    )
 
 
 def _same_kind(expected: np.dtype, actual: np.dtype) -> bool:
@@ -88,11 +130,14 @@ def _compare_arrays(
     atol: float | None,
     nan_equal: bool,
     exact: bool,
+    check_dtype: bool = True,
 ) -> str | None:
     if expected.shape != actual.shape:
         return f"shape {actual.shape} where the reference gives {expected.shape}"
     if not _same_kind(expected.dtype, actual.dtype):
         return f"dtype {actual.dtype} where the reference gives {expected.dtype} (another kind)"
+    if check_dtype and not same_dtype(expected.dtype, actual.dtype):
+        return _dtype_difference(expected.dtype, actual.dtype)
     if expected.size == 0:
         return None
     if expected.dtype.kind in _FLOAT_KINDS or actual.dtype.kind in _FLOAT_KINDS:
@@ -122,12 +167,21 @@ def _compare_arrays(
     return None
 
 
-def _pandas_kinds(expected: Any, actual: Any) -> str | None:
+def _dtype_difference(expected: Any, actual: Any) -> str:
+    return (
+        f"dtype {actual} where the reference gives {expected} (the same dtype is required; "
+        "vp.close(check_dtype=False) compares the kind only)"
+    )
+
+
+def _pandas_kinds(expected: Any, actual: Any, check_dtype: bool) -> str | None:
     e_dtypes = [expected.dtype] if isinstance(expected, pd.Series) else list(expected.dtypes)
     a_dtypes = [actual.dtype] if isinstance(actual, pd.Series) else list(actual.dtypes)
     for e, a in zip(e_dtypes, a_dtypes, strict=False):
         if isinstance(e, np.dtype) and isinstance(a, np.dtype) and not _same_kind(e, a):
             return f"dtype {a} where the reference gives {e} (another kind)"
+        if check_dtype and not same_dtype(e, a):
+            return _dtype_difference(e, a)
     return None
 
 
@@ -162,14 +216,20 @@ class EqualityPolicy(abc.ABC):
 
 class _Close(EqualityPolicy):
     def __init__(
-        self, rtol: float | None = None, atol: float | None = None, nan_equal: bool = True
+        self,
+        rtol: float | None = None,
+        atol: float | None = None,
+        nan_equal: bool = True,
+        check_dtype: bool = True,
     ) -> None:
         self.rtol, self.atol, self.nan_equal = rtol, atol, nan_equal
+        self.check_dtype = check_dtype
 
     exact = False
 
     def __repr__(self) -> str:
-        return f"close(rtol={self.rtol!r}, atol={self.atol!r}, nan_equal={self.nan_equal!r})"
+        dtype = "" if self.check_dtype else ", check_dtype=False"
+        return f"close(rtol={self.rtol!r}, atol={self.atol!r}, nan_equal={self.nan_equal!r}{dtype})"
 
     def compare(self, expected: Any, actual: Any) -> str | None:
         if isinstance(expected, pd.Series | pd.DataFrame | pd.Index):
@@ -190,6 +250,9 @@ class _Close(EqualityPolicy):
                 return (
                     f"{type(actual).__name__} where the reference gives {type(expected).__name__}"
                 )
+            # A Python scalar has no dtype of its own (Numba returns a float32 result as
+            # a Python float): against one, the kind is compared, not the dtype.
+            python = type(expected) in _PYTHON_SCALARS or type(actual) in _PYTHON_SCALARS
             return _compare_arrays(
                 np.asarray(expected),
                 np.asarray(actual),
@@ -197,6 +260,7 @@ class _Close(EqualityPolicy):
                 self.atol,
                 self.nan_equal,
                 self.exact,
+                self.check_dtype and not python,
             )
         try:
             same = bool(expected == actual)
@@ -208,7 +272,7 @@ class _Close(EqualityPolicy):
         if type(actual) is not type(expected):
             return f"{type(actual).__name__} where the reference gives {type(expected).__name__}"
         if not isinstance(expected, pd.Index):
-            reason = _pandas_kinds(expected, actual)
+            reason = _pandas_kinds(expected, actual, self.check_dtype)
             if reason is not None:
                 return reason
         tolerances: dict[str, Any] = (
@@ -256,10 +320,15 @@ class _Callable(EqualityPolicy):
 
 
 _ARRAYLIKE = (np.ndarray, np.generic, float, int, complex, bool)
+_PYTHON_SCALARS = (float, int, complex, bool)
 
 
 def close(
-    *, rtol: float | None = None, atol: float | None = None, nan_equal: bool = True
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    nan_equal: bool = True,
+    check_dtype: bool = True,
 ) -> EqualityPolicy:
     """Floats equal within tolerances; everything else exactly (the default policy).
 
@@ -270,6 +339,12 @@ def close(
         follow the dtype (:func:`tolerance`): about a thousand units in the last place.
     nan_equal : bool, default True
         Whether NaN equals NaN (in the same positions).
+    check_dtype : bool, default True
+        Whether the variant must give the reference's dtype (:func:`same_dtype`). With
+        False, any dtype of the same kind will do (``float32`` for ``float64``,
+        ``int32`` for ``int64``), its values still held to the reference's precision;
+        the dispatcher's run-time check then holds the variant to the dtype it gave when
+        compared.
 
     Examples
     --------
@@ -277,12 +352,18 @@ def close(
     >>> import vecpipe as vp
     >>> vp.close().compare(np.array([0.1 + 0.2]), np.array([0.3])) is None
     True
+    >>> vp.close().compare(np.arange(3.0), np.arange(3.0, dtype=np.float32))
+    'dtype float32 where the reference gives float64 (the same dtype is required; ...)'
+    >>> vp.close(check_dtype=False).compare(np.arange(3.0), np.arange(3.0, dtype=np.float32))
     """
     for name, value in (("rtol", rtol), ("atol", atol)):
         if value is not None and not (isinstance(value, int | float) and value >= 0):
             msg = f"vp.close: {name}={value!r} must be a non-negative number (or None)"
             raise InvalidArgument(msg)
-    return _Close(rtol, atol, bool(nan_equal))
+    if not isinstance(check_dtype, bool | np.bool_):
+        msg = f"vp.close: check_dtype={check_dtype!r} must be True or False"
+        raise InvalidArgument(msg)
+    return _Close(rtol, atol, bool(nan_equal), bool(check_dtype))
 
 
 def exact() -> EqualityPolicy:

@@ -494,9 +494,29 @@ _POOL_LOCK = threading.Lock()
 _POOLS: dict[int, cf.ProcessPoolExecutor] = {}
 
 
+def _healthy(pool: cf.ProcessPoolExecutor) -> bool:
+    """Whether a kept pool can take work: not broken, and none of its processes ended.
+
+    A worker that died while the pool was idle (killed, out of memory) breaks the pool
+    at once or as soon as its manager thread notices; either way the next ``submit``
+    would fail a call in which nothing died. ``concurrent.futures`` has no public
+    health check, so this reads the executor's state, and treats what it cannot read
+    as healthy (the call then fails as before, naming the dead worker).
+    """
+    if getattr(pool, "_broken", False) or getattr(pool, "_shutdown_thread", False):
+        return False
+    processes = getattr(pool, "_processes", None) or {}
+    return all(process.exitcode is None for process in list(processes.values()))
+
+
 def _process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """The kept pool of ``workers`` processes; a new one if it is missing or unhealthy."""
     with _POOL_LOCK:
         pool = _POOLS.get(workers)
+        if pool is not None and not _healthy(pool):
+            del _POOLS[workers]
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = None
         if pool is None:
             context = multiprocessing.get_context("spawn")
             pool = _POOLS[workers] = cf.ProcessPoolExecutor(workers, mp_context=context)
@@ -776,6 +796,7 @@ def _run(
         else:
             pool = _process_pool(workers)
             shared = True
+    executor: cf.Executor = pool
     processes = kind == "processes"
     locked = frozenset() if processes else _pinned_parallel(steps)
     if locked and _layer_is_thread_safe():
@@ -784,14 +805,30 @@ def _run(
     process_settings = (settings.mode, process_budget, settings.require_verified)
     cache = os.environ.get("VECPIPE_CACHE_DIR")
 
+    submitted = 0  # batches of this call handed to the pool
+
     def submit(call: _Call) -> tuple[cf.Future[Any], list[str]]:
+        nonlocal executor, submitted
         if processes:
             payload, files = spill.dumps((steps, *call))
-            return pool.submit(_process_task, payload, process_settings, cache), files
+            try:
+                future = executor.submit(_process_task, payload, process_settings, cache)
+            except BrokenProcessPool:
+                if not (shared and submitted == 0):
+                    spill.release(files)
+                    raise
+                # The kept pool broke before this call gave it anything (a worker died
+                # between the health check and now): no batch of this call was lost, so
+                # a fresh pool takes it.
+                _discard_pool(executor)
+                executor = _process_pool(workers)
+                future = executor.submit(_process_task, payload, process_settings, cache)
+            submitted += 1
+            return future, files
         args, kwargs = call
         context = contextvars.copy_context()  # the caller's settings and context variables
         task = functools.partial(_thread_task, steps, args, kwargs, thread_budget, locked)
-        return pool.submit(context.run, task), []
+        return executor.submit(context.run, task), []
 
     # index -> (future, files); dicts keep insertion (= input) order.
     pending: dict[int, tuple[cf.Future[Any], list[str]]] = {}
@@ -830,7 +867,7 @@ def _run(
                 spill.release(files)
         except BrokenProcessPool as exc:
             if shared:
-                _discard_pool(pool)
+                _discard_pool(executor)
             in_flight = [i, *pending]
             span = f"batch {i}" if len(in_flight) == 1 else f"one of batches {i}..{max(in_flight)}"
             msg = (

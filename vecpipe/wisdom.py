@@ -9,7 +9,8 @@ once instead of measuring again. The store is one JSON file, by default
      "stages": {"<stage id>": {"<key>": {"<variant>": {record}}}}}
 
 A record is a plain JSON object that the dispatcher fills (``status``, ``seconds``,
-``source_hash``...); this module treats it as opaque.
+``source_hash``...). This module checks the types of the fields it knows
+(:data:`RECORD_FIELDS`) on every load and write, and leaves their meaning to the dispatcher.
 
 Guarantees:
 
@@ -23,6 +24,20 @@ Guarantees:
   (see :func:`fingerprint`) never raises: one :class:`~vecpipe.errors.WisdomWarning`, the
   store behaves as empty, and the next write replaces the file. An unwritable folder
   gives one warning, and the store keeps its records in memory for this process.
+* A malformed record (``"seconds": "0.1"``, a list where a number belongs) is dropped on
+  load with one :class:`~vecpipe.errors.WisdomWarning`; the rest of the file is used, and
+  the next write rebuilds the file without it.
+* Only regular files are opened, without blocking: a FIFO, device or folder at the wisdom
+  path (or at its lock or key file) gives a warning, never a hang.
+* Temporary files that a killed writer left behind are removed by the next write (only
+  those whose writer is gone, or older than :data:`STALE_TEMP_SECONDS`).
+* Every record this installation writes carries a *mark*: an HMAC-SHA256 of the record
+  and where it is stored (stage, key, variant), under a secret key kept beside the file
+  (``<path>.key``, mode 0600, made on the first write). :meth:`Wisdom.lookup_with_origin`
+  tells which records this installation wrote itself: a record edited by hand, imported
+  from another installation or shipped to a Dask worker carries no valid mark, and the
+  dispatcher compares the variant it selects with the reference before using its answer.
+  The mark says where a record comes from; it does not hide the file's content.
 
 Users reach the process-wide store through :data:`wisdom` (re-exported as
 ``vp.wisdom``).
@@ -33,13 +48,21 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import hashlib
+import hmac
 import importlib.metadata
 import json
+import math
 import os
 import platform
+import re
+import secrets
+import socket
+import stat
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -61,6 +84,8 @@ if TYPE_CHECKING:
 __all__ = [
     "FILENAME",
     "FORMAT",
+    "RECORD_FIELDS",
+    "STALE_TEMP_SECONDS",
     "VERSION",
     "Wisdom",
     "WisdomFacade",
@@ -78,6 +103,28 @@ FILENAME = "wisdom.json"
 
 #: Fields shown first, in this order, by :meth:`Wisdom.to_frame` when present.
 _LEADING_FIELDS = ("status", "seconds", "compile_seconds", "size", "reason", "source_hash")
+#: The record field holding this installation's mark (see :meth:`Wisdom.lookup_with_origin`).
+_MARK = "mark"
+#: The fields a record may hold and what each must be; other fields are kept as they are.
+#: Numbers are finite (``bool`` is not a number here).
+RECORD_FIELDS: dict[str, str] = {
+    "status": "a string",
+    "seconds": "a non-negative number or null",
+    "compile_seconds": "a non-negative number or null",
+    "size": "a non-negative integer",
+    "reason": "a string",
+    "source_hash": "a string",
+    "reference_hash": "a string",
+    "time": "a number",
+    "examples": "a non-negative integer",
+    "edge_cases": "a non-negative integer",
+    "max_examples": "a non-negative integer",
+    _MARK: "a string",
+}
+#: A temporary file of an interrupted write is removed by the next write once it is this
+#: old, or at once when the process that wrote it (named in the file name) is gone. A
+#: write takes milliseconds, so a live writer's file is never this old.
+STALE_TEMP_SECONDS = 120.0
 
 Record = dict[str, Any]
 Stages = dict[str, dict[str, dict[str, Record]]]
@@ -160,8 +207,55 @@ class _InvalidStore(Exception):
     """What is wrong with a file, as a predicate: "is not valid JSON (...)"."""
 
 
-def _parse_store(raw: bytes) -> tuple[dict[str, Any], Stages]:
-    """Return ``(fingerprint, stages)`` of a wisdom file's bytes, or raise _InvalidStore."""
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _field_problem(name: str, value: Any) -> bool:
+    """Whether a known field's value breaks its rule in :data:`RECORD_FIELDS`."""
+    rule = RECORD_FIELDS[name]
+    if rule == "a string":
+        return type(value) is not str
+    if rule == "a number":
+        return not _is_number(value)
+    if rule == "a non-negative integer":
+        return type(value) is not int or value < 0
+    # "a non-negative number or null"
+    return value is not None and not (_is_number(value) and value >= 0)
+
+
+def _record_problem(record: Any) -> str | None:
+    """Why a record is malformed (a predicate: "'seconds' is a str, ..."), or None."""
+    if not isinstance(record, dict):
+        return f"is a JSON {_json_type(record)}, not an object"
+    for name, value in record.items():
+        if name in RECORD_FIELDS and _field_problem(name, value):
+            return (
+                f"has {name!r} = {_excerpt(value)} (a JSON {_json_type(value)}), which must be "
+                f"{RECORD_FIELDS[name]}"
+            )
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    kind = names.get(type(value))
+    if kind is not None:
+        return kind
+    return "number" if isinstance(value, int | float) else type(value).__name__
+
+
+def _excerpt(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _parse_store(raw: bytes) -> tuple[dict[str, Any], Stages, list[str]]:
+    """Return ``(fingerprint, stages, problems)`` of a wisdom file's bytes.
+
+    Malformed records are left out of ``stages``; ``problems`` says where each was and
+    what was wrong with it. Raise _InvalidStore if the file as a whole is unusable.
+    """
     if not raw.strip():
         msg = "is empty"
         raise _InvalidStore(msg)
@@ -191,6 +285,7 @@ def _parse_store(raw: bytes) -> tuple[dict[str, Any], Stages]:
     if not isinstance(stages, dict):
         msg = "is malformed (its 'stages' is not an object)"
         raise _InvalidStore(msg)
+    problems: list[str] = []
     for stage_id, keys in stages.items():
         if not isinstance(keys, dict):
             msg = f"is malformed (stages[{stage_id!r}] is not an object)"
@@ -199,14 +294,47 @@ def _parse_store(raw: bytes) -> tuple[dict[str, Any], Stages]:
             if not isinstance(variants, dict):
                 msg = f"is malformed (stages[{stage_id!r}][{key!r}] is not an object)"
                 raise _InvalidStore(msg)
-            for name, record in variants.items():
-                if not isinstance(record, dict):
-                    msg = (
-                        f"is malformed (the record of variant {name!r} in "
-                        f"stages[{stage_id!r}][{key!r}] is not an object)"
-                    )
-                    raise _InvalidStore(msg)
-    return found, stages
+            for name in list(variants):
+                problem = _record_problem(variants[name])
+                if problem is not None:
+                    del variants[name]
+                    problems.append(f"the record at [{stage_id!r}][{key!r}][{name!r}] {problem}")
+    return found, stages, problems
+
+
+def _read_regular(path: Path, what: str = "file") -> tuple[bytes, os.stat_result]:
+    """Read a regular file whole, never blocking on a FIFO or a device.
+
+    Raise :class:`FileNotFoundError` if it is missing, :class:`_NotRegular` (an OSError)
+    if it is a FIFO, socket, device or folder, another OSError if it cannot be read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotRegular(what, st.st_mode)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
+class _NotRegular(OSError):
+    """A path that is not a regular file, where vecpipe expects one."""
+
+    def __init__(self, what: str, mode: int) -> None:
+        kinds = (
+            (stat.S_ISFIFO, "a FIFO"),
+            (stat.S_ISDIR, "a folder"),
+            (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"),
+        )
+        kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+        super().__init__(f"the {what} is {kind}, not a regular file")
 
 
 def _dump(stages: Stages) -> str:
@@ -214,14 +342,28 @@ def _dump(stages: Stages) -> str:
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
 
+@functools.cache
+def _host() -> str:
+    """A short tag of this machine, for temporary file names (a shared folder may be on NFS)."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _writer_tag() -> str:
+    return f"{os.getpid()}-{_host()}"
+
+
 def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, whole."""
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, whole.
+
+    The temporary file, ``.<name>.<pid>-<host>.<random>.tmp`` in the same folder, names
+    its writer, so that :func:`_remove_stale_temporaries` can tell a dead writer's.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.NamedTemporaryFile(  # closed below, then renamed or removed
         "w",
         encoding="utf-8",
         dir=path.parent,
-        prefix=f".{path.name}.",
+        prefix=f".{path.name}.{_writer_tag()}.",
         suffix=".tmp",
         delete=False,
     )
@@ -237,6 +379,76 @@ def _atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp.name)
         raise
+
+
+_WRITER_TAG = re.compile(r"[0-9]+-[0-9a-f]{8}")
+
+
+def _writer_gone(tag: str) -> bool:
+    """Whether the writer named by ``<pid>-<host>`` is a process of this machine that ended."""
+    pid_text, _, host = tag.partition("-")
+    if host != _host() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it exists, as another user's process
+        return False
+    return False
+
+
+def _remove_stale_temporaries(path: Path) -> int:
+    """Remove the temporary files of writes to ``path`` that were interrupted; count them.
+
+    Called by a writer holding the file lock. A temporary file is stale when the process
+    named in its name is gone (on this machine), or when it is older than
+    :data:`STALE_TEMP_SECONDS` (a write takes milliseconds). A concurrent writer's file,
+    young and with a live writer, is left alone.
+    """
+    prefix, suffix = f".{path.name}.", ".tmp"
+    removed = 0
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return 0
+    now = time.time()
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(suffix)):
+            continue
+        # ".<name>.<pid>-<host>.<random>.tmp", or ".<name>.key.<pid>-<host>.<random>.tmp"
+        # for the key file; an older vecpipe's ".<name>.<random>.tmp" names no writer.
+        parts = name[len(prefix) : -len(suffix)].split(".")
+        tag = next((p for p in parts[:-1] if _WRITER_TAG.fullmatch(p)), "")
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if _writer_gone(tag) or now - st.st_mtime > STALE_TEMP_SECONDS:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return removed
+
+
+def _mark(secret: bytes, stage_id: str, key: str, name: str, record: Record) -> str:
+    """The mark of a record stored at ``[stage_id][key][name]``: HMAC-SHA256, hex."""
+    content = {f: v for f, v in record.items() if f != _MARK}
+    text = json.dumps([stage_id, key, name, content], sort_keys=True, separators=(",", ":"))
+    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _marked(secret: bytes | None, stage_id: str, key: str, name: str, record: Record) -> bool:
+    """Whether a record carries the mark this installation gives what it writes."""
+    mark = record.get(_MARK)
+    if secret is None or not isinstance(mark, str):
+        return False
+    return hmac.compare_digest(mark, _mark(secret, stage_id, key, name, record))
 
 
 def _merge(into: Stages, changes: Stages) -> None:
@@ -293,7 +505,9 @@ class Wisdom:
     (no lock on platforms without :mod:`fcntl`; writes stay atomic there). A corrupt or
     foreign file never raises: it gives one :class:`~vecpipe.errors.WisdomWarning` and
     the store starts empty; an unwritable folder gives one warning and the store keeps
-    its records in memory.
+    its records in memory. Malformed records are dropped on load (one warning), and only
+    regular files are opened. Each record written carries a mark of this installation,
+    under the secret in ``<path>.key`` (see :meth:`lookup_with_origin`).
 
     Examples
     --------
@@ -318,6 +532,7 @@ class Wisdom:
         self._pending: Stages = {}  # recorded here, not yet in the file
         self._warned: set[_Stamp | None] = set()  # file versions already warned about
         self._memory_only = False
+        self._secret: bytes | None = None  # this installation's key for marks
 
     @property
     def path(self) -> Path:
@@ -369,11 +584,57 @@ class Wisdom:
         >>> store.lookup("mymod.scale", "float64[1d]")
         {}
         """
+        return self.lookup_with_origin(stage_id, key)[0]
+
+    def lookup_with_origin(self, stage_id: str, key: str) -> tuple[dict[str, Record], set[str]]:
+        """Return the records of a stage for one key, and which of them were written here.
+
+        A record was written here when it carries this installation's mark: it was stored
+        by :meth:`record` in this cache folder (by this process or another) and not
+        changed since. A record edited by hand, or imported from another installation
+        (:meth:`import_`, a Dask worker's shipped wisdom), was not.
+
+        Parameters
+        ----------
+        stage_id : str
+            The stage's identifier.
+        key : str
+            The key (kind of input) as a string.
+
+        Returns
+        -------
+        tuple
+            ``(records, written_here)``: variant name to record (copies, as
+            :meth:`lookup` returns them), and the set of variant names whose record this
+            installation wrote itself.
+
+        Examples
+        --------
+        >>> import json, tempfile, pathlib
+        >>> from vecpipe.wisdom import Wisdom
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "wisdom.json"
+        >>> store = Wisdom(path)
+        >>> store.record("s", "k", {"numba": {"status": "measured", "seconds": 1e-3}})
+        >>> store.lookup_with_origin("s", "k")[1]
+        {'numba'}
+        >>> doc = json.loads(path.read_text())
+        >>> doc["stages"]["s"]["k"]["numba"]["seconds"] = 1e-9  # edited by hand
+        >>> _ = path.write_text(json.dumps(doc))
+        >>> Wisdom(path).lookup_with_origin("s", "k")
+        ({'numba': {'seconds': 1e-09, 'status': 'measured'}}, set())
+        """
         with self._lock:
             self._refresh()
             found = dict(self._disk.get(stage_id, {}).get(key, {}))
             found.update(self._pending.get(stage_id, {}).get(key, {}))
-            return copy.deepcopy(found)
+            secret = self._stored_key() if found else None
+            records: dict[str, Record] = {}
+            written_here: set[str] = set()
+            for name, record in found.items():
+                if _marked(secret, stage_id, key, name, record):
+                    written_here.add(name)
+                records[name] = {f: copy.deepcopy(v) for f, v in record.items() if f != _MARK}
+            return records, written_here
 
     def to_frame(self) -> pd.DataFrame:
         """Return the store as a table, one row per stage, key and variant.
@@ -406,7 +667,7 @@ class Wisdom:
             for key in sorted(stages[stage_id]):
                 variants = stages[stage_id][key]
                 for name in sorted(variants):
-                    record = variants[name]
+                    record = {f: v for f, v in variants[name].items() if f != _MARK}
                     seen.update(dict.fromkeys(record))
                     rows.append({**record, "stage": stage_id, "key": key, "variant": name})
         leading = ("stage", "key", "variant")
@@ -475,6 +736,9 @@ class Wisdom:
         if not cleaned:
             return
         with self._lock:
+            secret = self._signing_key()
+            for name, signed in cleaned.items():
+                signed[_MARK] = _mark(secret, stage_id, key, name, signed)
             self._pending.setdefault(stage_id, {}).setdefault(key, {}).update(cleaned)
             self._flush()
 
@@ -554,6 +818,11 @@ class Wisdom:
     ) -> int:
         """Merge the records of another wisdom file (one :meth:`export` wrote) into this one.
 
+        Imported records read as written elsewhere (:meth:`lookup_with_origin`), unless
+        this installation wrote them (an export from here coming back): the dispatcher
+        compares the variant such a record chooses with the reference before using it.
+        Malformed records are left out, with one warning.
+
         Parameters
         ----------
         path : str or os.PathLike
@@ -589,12 +858,21 @@ class Wisdom:
         1
         """
         source = Path(path)
-        raw = source.read_bytes()
         try:
-            theirs, stages = _parse_store(raw)
+            raw, _ = _read_regular(source)
+        except _NotRegular as exc:
+            msg = f"cannot import wisdom from {source}: {exc}"
+            raise WisdomError(msg) from None
+        try:
+            theirs, stages, problems = _parse_store(raw)
         except _InvalidStore as exc:
             msg = f"cannot import wisdom from {source}: the file {exc}"
             raise WisdomError(msg) from None
+        if problems:
+            _warn(
+                f"wisdom imported from {source}: {_records(len(problems))} malformed and left "
+                f"out ({problems[0]}{'; ...' if len(problems) > 1 else ''})"
+            )
         ours = fingerprint()
         if theirs != ours and not force:
             msg = (
@@ -606,6 +884,7 @@ class Wisdom:
             raise WisdomError(msg)
         with self._lock:
             self._refresh()
+            secret = self._stored_key()
             merged = 0
             for stage_id, keys in stages.items():
                 for key, variants in keys.items():
@@ -615,6 +894,11 @@ class Wisdom:
                             or name in self._pending.get(stage_id, {}).get(key, {})
                         ):
                             continue
+                        # A record keeps its mark only if this installation made it (an
+                        # export from here, coming back); any other mark is dropped, so
+                        # the record reads as written elsewhere.
+                        if not _marked(secret, stage_id, key, name, record):
+                            record.pop(_MARK, None)
                         self._pending.setdefault(stage_id, {}).setdefault(key, {})[name] = record
                         merged += 1
             if merged:
@@ -624,7 +908,9 @@ class Wisdom:
     # ---------------------------------------------------------------- internals
 
     @staticmethod
-    def _clean(stage_id: str, key: str, records: Mapping[str, Mapping[str, Any]]) -> Stages:
+    def _clean(
+        stage_id: str, key: str, records: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, Record]:
         """Check ``record``'s arguments; return the records as fresh JSON-shaped dicts."""
         if not isinstance(stage_id, str) or not isinstance(key, str):
             msg = (
@@ -650,6 +936,15 @@ class Wisdom:
                 f"JSON-serialisable: {exc}"
             )
             raise WisdomError(msg) from exc
+        for name, record in cleaned.items():
+            record.pop(_MARK, None)  # the store marks what it writes; a given mark means nothing
+            problem = _record_problem(record)
+            if problem is not None:
+                msg = (
+                    f"wisdom: the record of variant {name!r} for stage {stage_id!r}, key "
+                    f"{key!r} {problem}"
+                )
+                raise InvalidArgument(msg)
         return cleaned  # type: ignore[no-any-return]
 
     def _merged(self) -> Stages:
@@ -676,9 +971,7 @@ class Wisdom:
         """Read and check the file: its stages (empty if missing or unusable) and stamp."""
         problem: str
         try:
-            with open(self._path, "rb") as handle:
-                st = os.fstat(handle.fileno())
-                raw = handle.read()
+            raw, st = _read_regular(self._path)
         except (FileNotFoundError, NotADirectoryError):
             return {}, None
         except OSError as exc:
@@ -687,12 +980,21 @@ class Wisdom:
         else:
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
             try:
-                found, stages = _parse_store(raw)
+                found, stages, dropped = _parse_store(raw)
             except _InvalidStore as exc:
                 problem = str(exc)
             else:
                 ours = fingerprint()
                 if found == ours:
+                    if dropped and stamp not in self._warned:
+                        self._warned.add(stamp)
+                        more = f" (and {len(dropped) - 1} more)" if len(dropped) > 1 else ""
+                        _warn(
+                            f"vecpipe wisdom file {self._path} holds "
+                            f"{_records(len(dropped))} that vecpipe cannot use: "
+                            f"{dropped[0]}{more}; ignoring them. The file will be rebuilt "
+                            "without them on the next write."
+                        )
                     return stages, stamp
                 problem = (
                     "was written on another machine or software setup "
@@ -712,8 +1014,12 @@ class Wisdom:
         if not _HAVE_FCNTL:  # pragma: no cover - Windows
             yield
             return
-        fd = os.open(self._path.with_name(self._path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self._path.with_name(self._path.name + ".lock"), flags, 0o644)
         try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):  # a FIFO there: locking it would mean nothing
+                raise _NotRegular("lock file", mode)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             except OSError:  # a filesystem without locks: writes stay atomic, merges racy
@@ -733,6 +1039,7 @@ class Wisdom:
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             with self._file_lock():
+                _remove_stale_temporaries(self._path)
                 if self._loaded and self._stat() == self._stamp:
                     stages = self._disk  # unchanged since read: no need to parse it again
                 else:
@@ -759,6 +1066,74 @@ class Wisdom:
             stages.clear()
         elif stage_id is not None:
             stages.pop(stage_id, None)
+
+    # ---------------------------------------------------------------- marks
+
+    @property
+    def _key_path(self) -> Path:
+        return self._path.with_name(self._path.name + ".key")
+
+    def _stored_key(self) -> bytes | None:
+        """This installation's secret for marks, from ``<path>.key``; None if none usable.
+
+        The caller holds the lock. Without a key no stored record reads as written here.
+        """
+        if self._secret is None:
+            try:
+                raw, _ = _read_regular(self._key_path, "key file")
+                secret = bytes.fromhex(raw.decode("ascii").strip())
+            except (OSError, ValueError):
+                return None
+            if len(secret) >= 16:
+                self._secret = secret
+        return self._secret
+
+    def _signing_key(self) -> bytes:
+        """The secret to mark records with: the stored one, or a new one (mode 0600).
+
+        The caller holds the lock. A missing or unusable key file is replaced by a new
+        random key (then what the old one marked reads as written elsewhere, and is
+        compared again before use); where the folder is not writable, the key lives in
+        this process's memory, like the records.
+        """
+        stored = self._stored_key()
+        if stored is not None:
+            return stored
+        secret = secrets.token_bytes(32)
+        try:
+            self._publish_key(self._key_path, secret)
+        except OSError:
+            self._secret = secret  # this process only; its records are kept in memory
+            return secret
+        # Another process may have made one first: use what the file holds.
+        self._secret = self._stored_key() or secret
+        return self._secret
+
+    @staticmethod
+    def _publish_key(path: Path, secret: bytes) -> None:
+        """Write a new key file (0600) atomically, never over a usable one another wrote."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.{_writer_tag()}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secret.hex() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)  # fails if a key file exists: the first writer's wins
+            except FileExistsError:
+                try:
+                    raw, _ = _read_regular(path, "key file")
+                    usable = len(bytes.fromhex(raw.decode("ascii").strip())) >= 16
+                except (OSError, ValueError):
+                    usable = False
+                if not usable:
+                    os.replace(tmp, path)  # a broken key file: nothing it marked can be trusted
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 # ------------------------------------------------------------------- process-wide store
