@@ -140,6 +140,29 @@ def test_elementwise_stages_derive_cpu_and_parallel_ufuncs(ratio):
         )
 
 
+def floor_at(v, lo):
+    return lo if v < lo else v
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "uint8"])
+def test_the_derived_ufuncs_compute_in_the_reference_loops_types(dtype):
+    # The reference loop sees Python floats and ints (doubles, int64): the ufuncs widen
+    # narrower inputs first, so they give the reference's dtype and precision and are
+    # chosen for such data rather than disqualified for a float32 answer.
+    stage = vp.stage(floor_at, elementwise=True, name=f"floor_at_{dtype}")
+    rng = np.random.default_rng(2)
+    a = (rng.random(50_000) * 100).astype(dtype)
+    lo = (rng.random(50_000) * 100).astype(dtype)
+    expected = stage._reference.run(a, lo)
+    for name in ("auto_ufunc", "auto_ufunc_parallel"):
+        got = stage.variants[name].run(a, lo)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(stage(a, lo), expected)
+    statuses = stage.explain().to_frame().set_index("variant")["status"]
+    assert statuses["auto_ufunc"] in ("chosen", "measured", "dropped")
+
+
 def test_elementwise_stages_are_verified_on_arrays(ratio):
     report = vp.verify(ratio, max_examples=30, seed=0)
     assert report.ok, str(report)

@@ -161,8 +161,8 @@ def test_an_integer_stage_exports_with_its_integer_result() -> None:
 
 
 def test_a_scalar_result_fills_one_element() -> None:
-    exported = vp.export(vp.stage(hs.total), "f4[:], b1 -> f8")
-    x = np.arange(10, dtype=np.float32)
+    exported = vp.export(vp.stage(hs.total), "f8[:], b1 -> f8")
+    x = np.arange(10, dtype=np.float64)
     out = np.full(1, np.nan)
     assert exported.ctypes(x, True, len(x), out) == OK
     assert out[0] == -45.0
@@ -591,7 +591,7 @@ def test_the_ctypes_function_keeps_the_compiled_code_alive() -> None:
 _SIGNATURES = {
     "same": (hs.scale_stage, "f8[:], f8 -> f8[:]", {}),
     "varies": (vp.stage(hs.above, name="above_text"), "f8[:], f8 -> f8[:]", {}),
-    "scalar": (vp.stage(hs.total, name="total_text"), "f4[:], b1 -> f8", {}),
+    "scalar": (vp.stage(hs.total, name="total_text"), "f8[:], b1 -> f8", {}),
     "elementwise": (hs.fee_stage, "f8[:], f8[:], f8[:], f8 -> f8[:]", {"symbol": "fee_cost"}),
 }
 

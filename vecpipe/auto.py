@@ -70,6 +70,26 @@ def _unwrap(args: tuple[Any, ...]) -> tuple[list[Any], pd.Series | None]:
     return arrays, template
 
 
+#: What an element becomes in the reference's Python loop (``.tolist()`` gives Python
+#: floats, ints and complexes): narrower NumPy types are widened to these before a derived
+#: ufunc runs, so that it computes in the reference's precision and gives its dtype (a
+#: float32 input's elements are doubles in the loop, and its result float64).
+_PYTHON_WIDTH = {"f": np.dtype(np.float64), "i": np.dtype(np.int64), "c": np.dtype(np.complex128)}
+
+
+def _as_python_types(arrays: list[Any]) -> list[Any]:
+    widened = []
+    for a in arrays:
+        dtype = getattr(a, "dtype", None)
+        if isinstance(dtype, np.dtype):
+            kind = "i" if dtype.kind == "u" and dtype.itemsize < 8 else dtype.kind
+            wide = _PYTHON_WIDTH.get(kind)
+            if wide is not None and dtype != wide:
+                a = np.asarray(a).astype(wide) if isinstance(a, np.ndarray) else wide.type(a)
+        widened.append(a)
+    return widened
+
+
 def _rewrap(out: Any, template: pd.Series | None) -> Any:
     if template is None:
         return out
@@ -144,6 +164,7 @@ class _ParallelUfunc:
 
     def __call__(self, *args: Any) -> Any:
         arrays, template = _unwrap(args)
+        arrays = _as_python_types(arrays)
         with np.errstate(all="ignore"):  # as in run_cpu: no warnings the reference lacks
             return _rewrap(self.ufunc_for(arrays)(*arrays), template)
 
@@ -163,6 +184,7 @@ def auto_ufuncs(func: Callable[..., Any]) -> list[Variant]:
 
     def run_cpu(*args: Any) -> Any:
         arrays, template = _unwrap(args)
+        arrays = _as_python_types(arrays)
         # Comparisons with NaN set the invalid flag in compiled code; the Python
         # reference raises no warning for them, so neither does its ufunc.
         with np.errstate(all="ignore"):
@@ -171,10 +193,13 @@ def auto_ufuncs(func: Callable[..., Any]) -> list[Variant]:
     compiled: set[tuple[np.dtype, ...]] = set()
 
     def compile_cpu(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        arrays, _ = _unwrap(args)
+        arrays = _as_python_types(_unwrap(args)[0])
         dtypes = tuple(np.asarray(a).dtype for a in arrays)
         if dtypes not in compiled:
-            ufunc.add(tuple(numba.from_dtype(d) for d in dtypes))
+            # A call on empty arrays compiles the loop if the ufunc lacks it (ufunc.add
+            # warns when a direct call of the variant compiled it already).
+            with np.errstate(all="ignore"):
+                ufunc(*(np.empty(0, dtype=d) for d in dtypes))
             compiled.add(dtypes)
 
     parallel = _ParallelUfunc(func)
@@ -201,6 +226,6 @@ def auto_ufuncs(func: Callable[..., Any]) -> list[Variant]:
             releases_gil=True,
             source_hash=source_hash(func, "auto_ufunc_parallel"),
             derived=True,
-            compiler=lambda args, kwargs: parallel.ufunc_for(_unwrap(args)[0]),
+            compiler=lambda args, kwargs: parallel.ufunc_for(_as_python_types(_unwrap(args)[0])),
         ),
     ]
