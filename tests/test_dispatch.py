@@ -325,6 +325,29 @@ def test_a_variant_failing_at_run_time_falls_back_and_warns(fail_when):
     assert row["status"] == "failed"
 
 
+def test_a_variant_raising_on_a_repeated_timing_run_is_disqualified_not_raised():
+    calls = {"n": 0}
+
+    @vp.stage(auto=False)
+    def double(x):
+        return x * 2.0
+
+    @double.variant("numpy")
+    def _(x):
+        calls["n"] += 1
+        if calls["n"] >= 2:  # its first run (compared with the reference) passes
+            raise RuntimeError("fails once it has run")
+        return x * 2.0
+
+    x = np.arange(10.0)
+    with pytest.warns(vp.VariantFailedWarning, match=r"double.*numpy.*fails once it has run"):
+        out = double(x)
+    np.testing.assert_array_equal(out, x * 2.0)
+    assert double.choice(x) == "reference"
+    row = double.explain().to_frame().set_index("variant").loc["numpy"]
+    assert row["status"] == "failed"
+
+
 def test_when_the_reference_raises_the_caller_gets_its_exception(affine):
     @vp.stage(auto=False)
     def first(x):

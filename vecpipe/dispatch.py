@@ -521,8 +521,12 @@ def _interleave(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     allowance: float,
+    failed: dict[str, BaseException] | None = None,
 ) -> tuple[dict[str, float], float]:
     """Repeat the runs round-robin while the allowance lasts; the best time per call of each.
+
+    A run that raises on a repeat (it passed its first run) stops being timed, and its
+    exception is put in ``failed`` by name, for the caller to disqualify it.
 
     ``runs`` maps a name to (function, its first run's seconds). Taking the samples in
     turns, rather than all of one variant then all of the next, keeps a burst of load on
@@ -560,7 +564,15 @@ def _interleave(
                 if latest[name] > SLOWDOWN * best[name]:
                     slowed.add(name)
                 continue
-            elapsed, calls = _sample(runs[name][0], args, kwargs, number[name], share - used[name])
+            try:
+                elapsed, calls = _sample(
+                    runs[name][0], args, kwargs, number[name], share - used[name]
+                )
+            except Exception as exc:
+                active.remove(name)
+                if failed is not None:
+                    failed[name] = exc
+                continue
             used[name] += elapsed
             previous[name], latest[name] = latest[name], elapsed / calls
             best[name] = min(best[name], latest[name])
@@ -1247,8 +1259,16 @@ class Dispatcher:
                 if v is not reference or first[v.name] <= DROP_RATIO * fastest
             }
             allowance = (budget - spent) / (len(rungs) - position)
-            best, cost = _interleave(contenders, a, kw, allowance)
+            failed: dict[str, BaseException] = {}
+            best, cost = _interleave(contenders, a, kw, allowance, failed)
             spent += cost
+            for name, exc in failed.items():
+                if name != "reference":  # the oracle's own error shows on its first run
+                    self._disqualify(
+                        decision, stage._variant(name), "failed", describe_failure(exc), key_text
+                    )
+                    outputs.pop(name, None)
+            alive = [v for v in alive if decision.trials[v.name].status == "measured"]
             for variant in alive:
                 seconds[variant.name] = best.get(variant.name, first[variant.name]) * scale
             if position == len(rungs) - 1:
