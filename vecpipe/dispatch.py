@@ -1262,10 +1262,10 @@ class Dispatcher:
             failed: dict[str, BaseException] = {}
             best, cost = _interleave(contenders, a, kw, allowance, failed)
             spent += cost
-            for name, exc in failed.items():
+            for name, error in failed.items():
                 if name != "reference":  # the oracle's own error shows on its first run
                     self._disqualify(
-                        decision, stage._variant(name), "failed", describe_failure(exc), key_text
+                        decision, stage._variant(name), "failed", describe_failure(error), key_text
                     )
                     outputs.pop(name, None)
             alive = [v for v in alive if decision.trials[v.name].status == "measured"]
