@@ -55,14 +55,14 @@ from vecpipe.variant import KINDS, Variant
 from vecpipe.wisdom import wisdom
 
 if TYPE_CHECKING:
-    from vecpipe import dask
-    from vecpipe.testing import VerificationReport, spec, verify
+    from vecpipe import dask, spec
+    from vecpipe.testing.verify import VerificationReport, verify
 
-# Verification needs Hypothesis, vp.dask needs Dask: each is imported on first use, so
-# `import vecpipe` stays light.
+# Input specs and verification need Hypothesis, vp.dask needs Dask: each is imported on
+# first use, so `import vecpipe` stays light.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "dask": ("vecpipe.dask", None),
-    "spec": ("vecpipe.testing", "spec"),
+    "spec": ("vecpipe.spec", None),
     "verify": ("vecpipe.testing", "verify"),
     "VerificationReport": ("vecpipe.testing", "VerificationReport"),
 }
