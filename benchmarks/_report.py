@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vecpipe.explain import _seconds
+from vecpipe._format import format_seconds
 from vecpipe.wisdom import _cpu_model
 
 
@@ -161,7 +161,7 @@ def machine_name(m: dict[str, Any]) -> str:
 
 def fmt_time(seconds: float | None) -> str:
     """Seconds as short text with a unit (3 significant digits); '-' for nothing."""
-    return _seconds(seconds)
+    return format_seconds(seconds)
 
 
 def fmt_size(n: int) -> str:

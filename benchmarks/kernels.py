@@ -1,10 +1,13 @@
 """vecpipe.kernels side by side with pandas, NumPy, numbagg, bottleneck and polars.
 
-One table row per operation; for each library a callable ``f(x, **params)`` or None
-where the library lacks the operation. vecpipe's entry is looked up at run time
-(``getattr(vecpipe.kernels, name, None)``): kernels that exist are measured, the others
-show as "not yet". A peer that is not installed (numbagg, bottleneck and polars come
-with the ``bench`` extra) shows as "not installed".
+One table row per kernel of ``vecpipe.kernels.REGISTRY`` (a moving-window kernel once per
+window in WINDOWS), so a kernel registered there is benchmarked. vecpipe's entry is the
+registered function, pandas' the registered pandas expression, both with the registry's
+arguments, except those the benchmark sets to fit its inputs (see :func:`_arguments`:
+the group keys, the bins, the window, the ewm decay). The other libraries (PEERS_OF, by
+family) are a callable ``f(x, **params)`` or None where the library lacks the operation;
+a kernel no peer has is measured against pandas alone. A peer that is not installed
+(numbagg, bottleneck and polars come with the ``bench`` extra) shows as "not installed".
 
 Honesty of the comparison: before anything is timed, every library's output is compared
 with the reference (pandas, or NumPy where pandas lacks the operation) on a small
@@ -28,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import inspect
 import re
 import sys
 import time
@@ -49,7 +53,6 @@ COLUMNS = 100
 GAP_FRACTION = 0.1
 
 NOT_INSTALLED = "not installed"
-NOT_YET = "not yet"
 AGREES = "agrees"
 DIFFERS = "differs"
 ERROR = "error"
@@ -95,6 +98,17 @@ def _pl_fill(x: np.ndarray, method: str) -> Any:
 # -- operations ------------------------------------------------------------------------------
 
 
+#: The order of the kernel families in the tables; a family not named here comes last.
+FAMILIES = ("moving", "cumulative", "ewm", "fill", "grouped", "group_transforms", "binning")
+#: Inputs other than normal values, by kernel: 10 % NaN to fill, values near 1 to multiply.
+DATA = {"ffill": "gaps", "bfill": "gaps", "cumprod": "near_one"}
+#: Families pandas has no operation for: NumPy is their reference, and the note says why.
+PANDAS_LACKS = {"binning": "pandas: no direct equivalent (`pd.cut` has interval semantics)"}
+#: The decay parameters of the ewm kernels: the benchmark replaces the registry's with
+#: ``alpha=ALPHA``.
+DECAY = frozenset({"com", "span", "halflife", "alpha"})
+
+
 @dataclasses.dataclass
 class Op:
     """One row: an operation and each library's way to compute it."""
@@ -111,55 +125,47 @@ class Op:
     nan_differs: frozenset[str] = frozenset()
 
 
-def _rolling(method: str, window: int) -> Op:
+@dataclasses.dataclass
+class Peers:
+    """The peers' ways to compute one row (None: the library lacks it), and their notes."""
+
+    impls: dict[str, Callable[..., Any] | None] = dataclasses.field(default_factory=dict)
+    notes: dict[str, str] = dataclasses.field(default_factory=dict)
+    nan_differs: frozenset[str] = frozenset()
+
+
+def _moving_peers(name: str, window: int | None) -> Peers:
+    method = name.removeprefix("rolling_")
     ddof = {"ddof": 1} if method in ("std", "var") else {}
-    impls: dict[str, Callable[..., Any] | None] = {
-        "pandas": lambda x: getattr(_pd(x).rolling(window), method)(),
-        "numpy": None,
-        "numbagg": None,
-        "bottleneck": None,
-        "polars": None,
-    }
+    peers = Peers()
     if method in ("sum", "mean", "std", "var"):
-        impls["numbagg"] = lambda x: getattr(module("numbagg"), "move_" + method)(
+        peers.impls["numbagg"] = lambda x: getattr(module("numbagg"), "move_" + method)(
             x, window=window, min_count=window, axis=0
         )
     if method != "count":
-        impls["bottleneck"] = lambda x: getattr(module("bottleneck"), "move_" + method)(
+        peers.impls["bottleneck"] = lambda x: getattr(module("bottleneck"), "move_" + method)(
             x, window, min_count=window, axis=0, **ddof
         )
-        impls["polars"] = lambda x: _pl_apply(x, "rolling_" + method, window)
-    return Op(
-        label=f"rolling_{method} w={window}",
-        kernel=f"rolling_{method}",
-        impls=impls,
-        call_vecpipe=lambda f, x, p: f(x, window),
-        notes={
-            "polars": "polars: NaN is a value, not missing; the same result here only "
-            "because min_periods = window"
-        }
-        if method != "count"
-        else {},
-    )
+        peers.impls["polars"] = lambda x: _pl_apply(x, "rolling_" + method, window)
+        peers.notes["polars"] = (
+            "polars: NaN is a value, not missing; the same result here only because "
+            "min_periods = window"
+        )
+    return peers
 
 
-def _cumulative(method: str) -> Op:
+def _cumulative_peers(name: str, window: int | None) -> Peers:
     ufunc = {"cumsum": np.add, "cumprod": np.multiply, "cummin": np.minimum, "cummax": np.maximum}
+    if name not in ufunc:
+        return Peers()
     polars_name = {"cumsum": "cum_sum", "cumprod": "cum_prod", "cummin": "cum_min"}.get(
-        method, "cum_max"
+        name, "cum_max"
     )
-    return Op(
-        label=method,
-        kernel=method,
-        impls={
-            "pandas": lambda x: getattr(_pd(x), method)(),
-            "numpy": lambda x: ufunc[method].accumulate(x, axis=0),
-            "numbagg": None,  # numbagg 0.9 has no cumulative functions
-            "bottleneck": None,
+    return Peers(
+        impls={  # numbagg 0.9 has no cumulative functions
+            "numpy": lambda x: ufunc[name].accumulate(x, axis=0),
             "polars": lambda x: _pl_apply(x, polars_name),
         },
-        call_vecpipe=lambda f, x, p: f(x),
-        data="near_one" if method == "cumprod" else "normal",
         notes={
             "numpy": "NumPy: NaN propagates (pandas skips it)",
             "polars": "polars: NaN is a value, not missing",
@@ -168,58 +174,39 @@ def _cumulative(method: str) -> Op:
     )
 
 
-def _ewm_mean() -> Op:
-    return Op(
-        label=f"ewm_mean alpha={ALPHA}",
-        kernel="ewm_mean",
+def _ewm_peers(name: str, window: int | None) -> Peers:
+    if name != "ewm_mean":
+        return Peers()
+    return Peers(
         impls={
-            "pandas": lambda x: _pd(x).ewm(alpha=ALPHA).mean(),
-            "numpy": None,
             "numbagg": lambda x: module("numbagg").move_exp_nanmean(x, alpha=ALPHA, axis=0),
-            "bottleneck": None,
             "polars": lambda x: _pl_apply(x, "ewm_mean", alpha=ALPHA, adjust=True),
         },
-        call_vecpipe=lambda f, x, p: f(x, alpha=ALPHA),
         notes={"polars": "polars: NaN is a value, not missing"},
         nan_differs=frozenset({"polars"}),
     )
 
 
-def _fill(method: str) -> Op:
+def _fill_peers(name: str, window: int | None) -> Peers:
     def bottleneck_fill(x: np.ndarray) -> Any:
         push = module("bottleneck").push
-        return push(x, axis=0) if method == "ffill" else push(x[::-1], axis=0)[::-1]
+        return push(x, axis=0) if name == "ffill" else push(x[::-1], axis=0)[::-1]
 
-    return Op(
-        label=method,
-        kernel=method,
+    notes = {"polars": "polars: fills nulls only; timed with the NaN-to-null conversion"}
+    if name == "bfill":
+        notes["bottleneck"] = "bottleneck: `push` on the reversed view"
+    return Peers(
         impls={
-            "pandas": lambda x: getattr(_pd(x), method)(),
-            "numpy": None,
-            "numbagg": lambda x: getattr(module("numbagg"), method)(x, axis=0),
+            "numbagg": lambda x: getattr(module("numbagg"), name)(x, axis=0),
             "bottleneck": bottleneck_fill,
-            "polars": lambda x: _pl_fill(
-                x, "forward_fill" if method == "ffill" else "backward_fill"
-            ),
+            "polars": lambda x: _pl_fill(x, "forward_fill" if name == "ffill" else "backward_fill"),
         },
-        call_vecpipe=lambda f, x, p: f(x),
-        data="gaps",
-        notes={
-            "polars": "polars: fills nulls only; timed with the NaN-to-null conversion",
-            **(
-                {"bottleneck": "bottleneck: `push` on the reversed view"}
-                if method == "bfill"
-                else {}
-            ),
-        },
+        notes=notes,
     )
 
 
-def _group(method: str) -> Op:
-    def pandas_group(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
-        import pandas as pd
-
-        return getattr(pd.Series(x).groupby(codes), method)()
+def _grouped_peers(name: str, window: int | None) -> Peers:
+    method = name.removeprefix("group_")
 
     def numpy_group(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
         counts = np.bincount(codes, minlength=ngroups)
@@ -237,21 +224,14 @@ def _group(method: str) -> Op:
         agg = getattr(pl.col("v"), "product" if method == "prod" else method)()
         return frame.group_by("k").agg(agg).sort("k").get_column("v")
 
-    return Op(
-        label=f"group_{method} {NGROUPS} groups",
-        kernel=f"group_{method}",
+    return Peers(
         impls={
-            "pandas": pandas_group,
             "numpy": numpy_group if method in ("sum", "mean", "count") else None,
             "numbagg": lambda x, codes, ngroups: getattr(module("numbagg"), "group_nan" + method)(
                 x, codes, num_labels=ngroups
             ),
-            "bottleneck": None,
             "polars": polars_group,
         },
-        call_vecpipe=lambda f, x, p: f(x, p["codes"]),
-        data="groups",
-        two_d=False,
         notes={
             "numpy": "NumPy: `bincount` (NaN propagates)",
             "polars": "polars: NaN is a value, not missing",
@@ -260,95 +240,151 @@ def _group(method: str) -> Op:
     )
 
 
-def _group_transform(method: str) -> Op:
-    def pandas_transform(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
-        import pandas as pd
-
-        s = pd.Series(x)
-        by = s.groupby(codes)
-        if method == "cumsum":
-            return by.cumsum()
-        if method == "rolling_mean":
-            return by.rolling(WINDOWS[0]).mean().droplevel(0).sort_index()
-        demeaned = s - by.transform("mean")
-        return demeaned if method == "demean" else demeaned / by.transform("std")
+def _transform_peers(name: str, window: int | None) -> Peers:
+    method = name.removeprefix("group_")
 
     def polars_transform(x: np.ndarray, codes: np.ndarray, ngroups: int) -> Any:
         import polars as pl
 
         v = pl.col("v")
         expr = {
-            "cumsum": v.cum_sum(),
-            "rolling_mean": v.rolling_mean(WINDOWS[0]),
-            "demean": v - v.mean(),
-            "zscore": (v - v.mean()) / v.std(),
-        }[method]
+            "cumsum": lambda: v.cum_sum(),
+            "rolling_mean": lambda: v.rolling_mean(window),
+            "demean": lambda: v - v.mean(),
+            "zscore": lambda: (v - v.mean()) / v.std(),
+        }[method]()
         frame = pl.DataFrame({"k": codes, "v": x})
         return frame.select(expr.over("k")).get_column("v")
 
-    label = f"group_{method} {NGROUPS} groups"
-    if method == "rolling_mean":
-        label = f"group_rolling_mean w={WINDOWS[0]} {NGROUPS} groups"
-    return Op(
-        label=label,
-        kernel=f"group_{method}",
-        impls={
-            "pandas": pandas_transform,
-            "numpy": None,
-            "numbagg": None,
-            "bottleneck": None,
-            "polars": polars_transform,
-        },
-        call_vecpipe=(
-            (lambda f, x, p: f(x, p["codes"], WINDOWS[0]))
-            if method == "rolling_mean"
-            else (lambda f, x, p: f(x, p["codes"]))
-        ),
-        data="groups",
-        two_d=False,
+    if method not in ("cumsum", "rolling_mean", "demean", "zscore"):
+        return Peers()
+    return Peers(
+        impls={"polars": polars_transform},
         notes={"polars": "polars: NaN is a value, not missing"},
         nan_differs=frozenset({"polars"}),
     )
 
 
-def _bins(method: str) -> Op:
-    if method == "digitize":
-        numpy_impl = lambda x, bins: np.digitize(x, bins)  # noqa: E731
+def _binning_peers(name: str, window: int | None) -> Peers:
+    numpy_impls = {
+        "digitize": lambda x, bins: np.digitize(x, bins),
+        "histogram": lambda x, bins: np.histogram(x, bins)[0],
+    }
+    return Peers(impls={"numpy": numpy_impls.get(name)})
+
+
+#: Each family's peers, by kernel name and window.
+PEERS_OF: dict[str, Callable[[str, int | None], Peers]] = {
+    "moving": _moving_peers,
+    "cumulative": _cumulative_peers,
+    "ewm": _ewm_peers,
+    "fill": _fill_peers,
+    "grouped": _grouped_peers,
+    "group_transforms": _transform_peers,
+    "binning": _binning_peers,
+}
+
+
+def _parameters(kernel: Any) -> list[str]:
+    """The names of the kernel function's parameters after ``x``."""
+    return list(inspect.signature(kernel.function).parameters)[1:]
+
+
+def _arguments(
+    kernel: Any, window: int | None
+) -> Callable[[dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The registry's arguments after ``x``, as a function of an input's parameters.
+
+    The registry's example arguments fit its small test inputs; the benchmark sets its
+    own where they must fit the input or make the row: ``keys`` (the input's group
+    codes), ``bins``, ``window`` (then ``min_periods`` is pandas' default, the window)
+    and the ewm decay (``alpha=ALPHA``).
+    """
+    names = _parameters(kernel)
+    kwargs = dict(kernel.kwargs)
+    if window is not None:
+        kwargs.pop("min_periods", None)
+    if DECAY & kwargs.keys():
+        kwargs = {k: v for k, v in kwargs.items() if k not in DECAY} | {"alpha": ALPHA}
+
+    def arguments(params: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        given = {"keys": params.get("codes"), "bins": params.get("bins"), "window": window}
+        args = tuple(
+            given[name] if name in given else value
+            for name, value in zip(names, kernel.args, strict=False)
+        )
+        return args, kwargs
+
+    return arguments
+
+
+def _label(kernel: Any, window: int | None) -> str:
+    names = _parameters(kernel)
+    label = kernel.name
+    if window is not None:
+        label += f" w={window}"
+    if DECAY & kernel.kwargs.keys():
+        label += f" alpha={ALPHA}"
+    if "keys" in names:
+        label += f" {NGROUPS} groups"
+    if "bins" in names:
+        label += f" {NBINS} bins"
+    return label
+
+
+def _op(kernel: Any, window: int | None) -> Op:
+    """The row of one registered kernel (at one window)."""
+    names = _parameters(kernel)
+    arguments = _arguments(kernel, window)
+    peers = PEERS_OF.get(kernel.family, lambda name, w: Peers())(kernel.name, window)
+    impls: dict[str, Callable[..., Any] | None] = dict.fromkeys(PEERS)
+    impls.update(peers.impls)
+    notes = dict(peers.notes)
+    reference = "pandas"
+
+    def registered(x: np.ndarray, **params: Any) -> Any:
+        args, kwargs = arguments(params)
+        return kernel.pandas(_pd(x), *args, **kwargs)
+
+    if kernel.family in PANDAS_LACKS:
+        # The registry's expression is NumPy's here: the NumPy peer, where the family
+        # has none of its own.
+        reference = "numpy"
+        notes = {"pandas": PANDAS_LACKS[kernel.family], **notes}
+        impls["numpy"] = impls["numpy"] or registered
     else:
-        numpy_impl = lambda x, bins: np.histogram(x, bins)[0]  # noqa: E731
+        impls["pandas"] = registered
+
+    def call_vecpipe(f: Callable[..., Any], x: np.ndarray, params: dict[str, Any]) -> Any:
+        args, kwargs = arguments(params)
+        return f(x, *args, **kwargs)
+
+    keyed, binned = "keys" in names, "bins" in names
     return Op(
-        label=f"{method} {NBINS} bins",
-        kernel=method,
-        impls={
-            "pandas": None,
-            "numpy": numpy_impl,
-            "numbagg": None,
-            "bottleneck": None,
-            "polars": None,
-        },
-        call_vecpipe=lambda f, x, p: f(x, p["bins"]),
-        data="bins",
-        two_d=False,
-        reference="numpy",
-        notes={"pandas": "pandas: no direct equivalent (`pd.cut` has interval semantics)"},
+        label=_label(kernel, window),
+        kernel=kernel.name,
+        impls=impls,
+        call_vecpipe=call_vecpipe,
+        data="groups" if keyed else "bins" if binned else DATA.get(kernel.name, "normal"),
+        two_d=not (keyed or binned),
+        reference=reference,
+        notes=notes,
+        nan_differs=peers.nan_differs,
     )
 
 
 def operations() -> list[Op]:
-    """Every row of the table, in order."""
-    ops = [
-        _rolling(m, w)
-        for m in ("sum", "mean", "min", "max", "count", "var", "std")
-        for w in WINDOWS
-    ]
-    ops += [_cumulative(m) for m in ("cumsum", "cumprod", "cummin", "cummax")]
-    ops += [_ewm_mean(), _fill("ffill"), _fill("bfill")]
-    ops += [
-        _group(m)
-        for m in ("sum", "mean", "count", "min", "max", "var", "std", "first", "last", "prod")
-    ]
-    ops += [_group_transform(m) for m in ("cumsum", "demean", "zscore", "rolling_mean")]
-    ops += [_bins("digitize"), _bins("histogram")]
+    """Every row of the table, in order: one per kernel of ``vecpipe.kernels.REGISTRY``
+    (a moving window kernel once per window in WINDOWS; a group-wise window at the first)."""
+    registry = module("vecpipe").REGISTRY
+    rank = {family: i for i, family in enumerate(FAMILIES)}
+    ops = []
+    for kernel in sorted(registry, key=lambda k: rank.get(k.family, len(FAMILIES))):
+        names = _parameters(kernel)
+        windows: tuple[int | None, ...] = (None,)
+        if "window" in names:
+            windows = WINDOWS[:1] if "keys" in names else WINDOWS
+        ops += [_op(kernel, window) for window in windows]
     return ops
 
 
@@ -388,10 +424,7 @@ def make_input(
 def contender(op: Op, lib: str) -> tuple[str, Callable[..., Any] | None]:
     """(status, callable ``f(x, **params)``): status is '' when runnable."""
     if lib == "vecpipe":
-        kernels = module("vecpipe")
-        kernel = getattr(kernels, op.kernel, None) if kernels is not None else None
-        if kernel is None:
-            return NOT_YET, None
+        kernel = getattr(module("vecpipe"), op.kernel)
         call = op.call_vecpipe
         return "", lambda x, **p: call(kernel, x, p)
     impl = op.impls.get(lib)
@@ -577,7 +610,7 @@ def _ratio(value: float | None, row: dict[str, Any]) -> str:
     if value is not None:
         return f"{value:.2f}"
     status = row["status"]["vecpipe"]
-    return NOT_YET if status == NOT_YET else ("-" if status == AGREES else status.split(":")[0])
+    return "-" if status == AGREES else status.split(":")[0]
 
 
 def _goal(row: dict[str, Any], shape: list[int]) -> str:

@@ -7,10 +7,14 @@ missing the harness must say "not installed" (checked here), never fail or skip.
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 
 import numpy as np
+import pandas as pd
 
 from benchmarks import kernels as bk
+from vecpipe.kernels import REGISTRY
 
 LABELS = ("rolling_mean w=20", "cumsum", "ffill")
 
@@ -38,10 +42,39 @@ def test_every_library_agrees_with_the_reference_or_is_marked() -> None:
                     assert status[lib] == bk.DIFFERS, (label, lib, status[lib])
                 else:
                     assert status[lib] == bk.AGREES, (label, lib, shape, nans, status[lib])
-            # vecpipe: measured when it exists (rolling kernels take x, window as specified)
-            expected = (bk.AGREES, bk.NOT_YET) if label.startswith("rolling") else None
-            if expected is not None:
-                assert status["vecpipe"] in expected, (label, shape, status["vecpipe"])
+            # vecpipe: the registered function with the registry's arguments
+            assert status["vecpipe"] == bk.AGREES, (label, shape, nans, status["vecpipe"])
+
+
+def test_every_registered_kernel_has_a_row_with_its_pandas_expression() -> None:
+    ops = bk.operations()
+    assert {op.kernel for op in ops} == {k.name for k in REGISTRY}
+    assert len({op.label for op in ops}) == len(ops)
+    for kernel in REGISTRY:
+        rows = [op for op in ops if op.kernel == kernel.name]
+        windowed = "window" in inspect.signature(kernel.function).parameters
+        assert len(rows) == (len(bk.WINDOWS) if windowed and kernel.family == "moving" else 1)
+        for op in rows:
+            if op.reference == "pandas":
+                # the pandas column runs the registry's expression, on the benchmark's input
+                x, params = bk.make_input(op, (200,))
+                args, kwargs = bk._arguments(kernel, _window(op))(params)
+                expected = kernel.pandas(pd.Series(x), *args, **kwargs)
+                assert bk.agree(op.impls["pandas"](x, **params), expected), op.label
+            else:
+                assert op.impls["pandas"] is None and "pandas" in op.notes, op.label
+
+
+def _window(op: bk.Op) -> int | None:
+    found = re.search(r" w=(\d+)", op.label)
+    return int(found.group(1)) if found else None
+
+
+def test_a_kernel_no_peer_has_is_measured_against_pandas_alone() -> None:
+    op = bk.find("expanding_mean")
+    status = bk.check(op, (500,))
+    assert status["pandas"] == status["vecpipe"] == bk.AGREES
+    assert all(status[lib] == "-" for lib in bk.PEERS if lib != "pandas")
 
 
 def test_a_missing_library_shows_as_not_installed(monkeypatch) -> None:

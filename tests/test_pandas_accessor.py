@@ -31,6 +31,28 @@ def flights() -> pd.DataFrame:
 def test_accessor_offers_every_registered_kernel():
     assert sorted(KERNEL_NAMES) == sorted(k.name for k in vk.REGISTRY)
     assert set(KERNEL_NAMES) <= set(dir(pd.Series([1.0]).vp))
+    assert set(KERNEL_NAMES) <= set(dir(pd.DataFrame({"a": [1.0]}).vp))
+
+
+@pytest.mark.parametrize("kernel", vk.REGISTRY, ids=lambda k: k.name)
+def test_each_registered_kernel_is_a_method_that_calls_it(kernel):
+    s = pd.Series([1.0, 2.0, np.nan, 4.0], index=[10, 11, 12, 13], name="x")
+    got = getattr(s.vp, kernel.name)(*kernel.args, **kernel.kwargs)
+    expected = kernel.function(s, *kernel.args, **kernel.kwargs)
+    if isinstance(expected, pd.Series):
+        pd.testing.assert_series_equal(got, expected)
+    else:
+        np.testing.assert_array_equal(got, expected)
+    method = getattr(pd.DataFrame({"x": s}).vp, kernel.name)
+    assert method.__name__ == kernel.name
+    assert f"vecpipe.kernels.{kernel.name}" in method.__doc__
+
+
+def test_a_name_that_is_no_kernel_says_which_are():
+    with pytest.raises(
+        AttributeError, match=r"'Series.vp' has no kernel 'rolling_avg'.*rolling_mean"
+    ):
+        pd.Series([1.0]).vp.rolling_avg(2)
 
 
 def test_series_accessor_equals_the_kernel_function(flights):

@@ -57,16 +57,16 @@ from vecpipe.variant import KINDS, Variant
 from vecpipe.wisdom import wisdom
 
 if TYPE_CHECKING:
-    from vecpipe import dask
+    from vecpipe import dask, spec
     from vecpipe.host import export
-    from vecpipe.testing import VerificationReport, spec, verify
+    from vecpipe.testing.verify import VerificationReport, verify
 
-# Verification needs Hypothesis, vp.dask needs Dask, and vp.export compiles C entry
-# points: each is imported on first use, so `import vecpipe` stays light.
+# Input specs and verification need Hypothesis, vp.dask needs Dask, and vp.export compiles
+# C entry points: each is imported on first use, so `import vecpipe` stays light.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "dask": ("vecpipe.dask", None),
     "export": ("vecpipe.host", "export"),
-    "spec": ("vecpipe.testing", "spec"),
+    "spec": ("vecpipe.spec", None),
     "verify": ("vecpipe.testing", "verify"),
     "VerificationReport": ("vecpipe.testing", "VerificationReport"),
 }

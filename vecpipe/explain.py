@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vecpipe._format import format_seconds as _seconds
 from vecpipe.dispatch import Decision, Trial
 
 if TYPE_CHECKING:
@@ -31,15 +32,6 @@ COLUMNS = (
     "parallel",
     "reason",
 )
-
-
-def _seconds(s: float | None) -> str:
-    if s is None or s != s:
-        return "-"
-    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if abs(s) >= factor:
-            return f"{s / factor:.3g} {unit}"
-    return f"{s * 1e9:.3g} ns"
 
 
 def _gil(value: bool | None) -> str:

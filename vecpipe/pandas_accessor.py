@@ -1,66 +1,34 @@
 """The ``.vp`` accessor: every kernel of :mod:`vecpipe.kernels` as a Series/DataFrame method.
 
-``import vecpipe`` registers it; the kernels themselves are imported on first use, so the
-accessor costs nothing until then. ``s.vp.rolling_mean(20)`` is
-``vecpipe.kernels.rolling_mean(s, 20)``: a Series in, a Series out (index and name
-kept); ``df.vp.rolling_mean(20)`` runs every column. Group-by kernels take the key
-column's name on a DataFrame, as ``df.groupby``: ``df.vp.group_zscore("carrier")``.
-The same functions work with ``pipe``: ``df.pipe(vk.group_mean, "carrier")``.
+``import vecpipe`` registers it; the methods come from :data:`vecpipe.kernels.REGISTRY`,
+read when the accessor is first used (``s.vp.<name>`` or ``dir(s.vp)``), so the
+accessor costs nothing until then and a kernel registered there is a method here.
+``s.vp.rolling_mean(20)`` is ``vecpipe.kernels.rolling_mean(s, 20)``: a Series in, a
+Series out (index and name kept); ``df.vp.rolling_mean(20)`` runs every column.
+Group-by kernels take the key column's name on a DataFrame, as ``df.groupby``:
+``df.vp.group_zscore("carrier")``. The same functions work with ``pipe``:
+``df.pipe(vk.group_mean, "carrier")``.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["KERNEL_NAMES", "DataFrameAccessor", "SeriesAccessor"]
+# KERNEL_NAMES is a lazy attribute (see the module's __getattr__).
+__all__ = ["KERNEL_NAMES", "DataFrameAccessor", "SeriesAccessor"]  # noqa: F822
 
-#: The kernels the accessor offers (a test checks this list against the registry, which
-#: cannot be read here without importing every kernel module).
-KERNEL_NAMES: tuple[str, ...] = (
-    "bfill",
-    "cummax",
-    "cummin",
-    "cumprod",
-    "cumsum",
-    "digitize",
-    "ewm_mean",
-    "ewm_std",
-    "ewm_var",
-    "expanding_mean",
-    "ffill",
-    "group_count",
-    "group_cumsum",
-    "group_demean",
-    "group_first",
-    "group_last",
-    "group_max",
-    "group_mean",
-    "group_min",
-    "group_prod",
-    "group_rolling_mean",
-    "group_std",
-    "group_sum",
-    "group_var",
-    "group_zscore",
-    "histogram",
-    "rolling_count",
-    "rolling_max",
-    "rolling_mean",
-    "rolling_min",
-    "rolling_std",
-    "rolling_sum",
-    "rolling_var",
-)
+_INSTALL_LOCK = threading.Lock()
+_installed: tuple[str, ...] = ()
 
 
-def _method(name: str, owner: str) -> Callable[..., Any]:
+def _method(name: str, function: Callable[..., Any], owner: str) -> Callable[..., Any]:
     def method(self: _Accessor, *args: Any, **kwargs: Any) -> Any:
-        kernels = importlib.import_module("vecpipe.kernels")
-        return getattr(kernels, name)(self._obj, *args, **kwargs)
+        return function(self._obj, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = (
@@ -70,12 +38,41 @@ def _method(name: str, owner: str) -> Callable[..., Any]:
     return method
 
 
+def _install() -> tuple[str, ...]:
+    """Give both accessors one method per registered kernel (once); return their names."""
+    global _installed
+    with _INSTALL_LOCK:
+        if not _installed:
+            kernels = importlib.import_module("vecpipe.kernels")
+            for spec in kernels.REGISTRY:
+                setattr(SeriesAccessor, spec.name, _method(spec.name, spec.function, "Series"))
+                setattr(
+                    DataFrameAccessor, spec.name, _method(spec.name, spec.function, "DataFrame")
+                )
+            _installed = tuple(sorted(spec.name for spec in kernels.REGISTRY))
+        return _installed
+
+
 class _Accessor:
     def __init__(self, obj: Any) -> None:
         self._obj = obj
 
+    def __getattr__(self, name: str) -> Any:
+        # Called only for names the class does not have yet: the kernels' methods before
+        # their first use, and names that are no kernel.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        names = _install()
+        if name in names:
+            return getattr(self, name)
+        msg = (
+            f"'{type(self._obj).__name__}.vp' has no kernel {name!r}; the kernels of "
+            f"vecpipe.kernels are: {', '.join(names)}"
+        )
+        raise AttributeError(msg)
+
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(KERNEL_NAMES))
+        return sorted(set(super().__dir__()) | set(_install()))
 
 
 class SeriesAccessor(_Accessor):
@@ -119,9 +116,13 @@ class DataFrameAccessor(_Accessor):
     """
 
 
-for _name in KERNEL_NAMES:
-    setattr(SeriesAccessor, _name, _method(_name, "Series"))
-    setattr(DataFrameAccessor, _name, _method(_name, "DataFrame"))
+def __getattr__(name: str) -> Any:
+    # KERNEL_NAMES: the kernels the accessor offers, sorted (read from the registry on
+    # first use, which imports the kernels).
+    if name == "KERNEL_NAMES":
+        return _install()
+    msg = f"module 'vecpipe.pandas_accessor' has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 pd.api.extensions.register_series_accessor("vp")(SeriesAccessor)

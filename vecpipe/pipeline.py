@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from vecpipe._batched import Batched
+from vecpipe._format import format_seconds
 from vecpipe.errors import InvalidArgument
-from vecpipe.explain import Explanation, _seconds
+from vecpipe.explain import Explanation
 from vecpipe.stage import Stage
 
 __all__ = ["Pipeline", "RunReport", "StageRun"]
@@ -65,10 +66,10 @@ class RunReport:
         vwidth = max([7, *(len(r.variant) for r in self.runs)])
         lines = [f"{'stage'.ljust(width)}  {'variant'.ljust(vwidth)}  time"]
         lines += [
-            f"{r.stage.ljust(width)}  {r.variant.ljust(vwidth)}  {_seconds(r.seconds)}"
+            f"{r.stage.ljust(width)}  {r.variant.ljust(vwidth)}  {format_seconds(r.seconds)}"
             for r in self.runs
         ]
-        lines.append(f"{'total'.ljust(width)}  {''.ljust(vwidth)}  {_seconds(self.seconds)}")
+        lines.append(f"{'total'.ljust(width)}  {''.ljust(vwidth)}  {format_seconds(self.seconds)}")
         return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from vecpipe._format import format_seconds as _seconds
 from vecpipe._timing import interleaved
 from vecpipe.cli._common import (
     OK,
@@ -33,7 +34,6 @@ from vecpipe.cli._common import (
     table,
 )
 from vecpipe.cli._inputs import make_args, sizable
-from vecpipe.explain import _seconds
 from vecpipe.settings import config
 from vecpipe.stage import Stage
 from vecpipe.variant import describe_failure, readonly

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vecpipe._format import format_seconds as _seconds
 from vecpipe.cli._common import (
     OK,
     USER_CODE,
@@ -35,7 +36,6 @@ from vecpipe.cli._common import (
     table,
     terminal_width,
 )
-from vecpipe.explain import _seconds
 
 HELP = "profile a plain Python pipeline function; rank its hot spots to make stages first"
 DESCRIPTION = """\

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from vecpipe._format import format_seconds as _seconds
 from vecpipe.cli._common import (
     OK,
     USER_CODE,
@@ -23,7 +24,6 @@ from vecpipe.cli._common import (
 )
 from vecpipe.cli._inputs import make_args, sizable
 from vecpipe.errors import VecpipeError
-from vecpipe.explain import _seconds
 from vecpipe.keys import describe_key, make_key
 from vecpipe.settings import config, get_config
 from vecpipe.stage import Stage

@@ -129,7 +129,7 @@ _SHOWN = ("variant", "status", "seconds", "compile_seconds", "reason")
 def _readable(frame: Any) -> str:
     """The records by stage and key, like ``explain()``: times in readable units, reasons
     cut short, each table within the terminal's width."""
-    from vecpipe.explain import _seconds
+    from vecpipe._format import format_seconds as _seconds
 
     lines: list[str] = []
     for stage, by_stage in frame.groupby("stage", sort=False):

@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
+from vecpipe import spec as _spec
 from vecpipe.errors import InvalidArgument
-from vecpipe.testing import spec as _spec
 
 if TYPE_CHECKING:
     import dask.dataframe as dd

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vecpipe.explain import _seconds
+from vecpipe._format import format_seconds as _seconds
 
 __all__ = [
     "FILES",

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
+from vecpipe import spec as _spec
 from vecpipe.kernels import _alloc, _core
 from vecpipe.kernels import grouped as _grouped
 from vecpipe.kernels import moving as _moving
-from vecpipe.testing import spec as _spec
 
 __all__ = ["STAGES", "group_cumsum", "group_demean", "group_rolling_mean", "group_zscore"]
 

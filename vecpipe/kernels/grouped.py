@@ -33,8 +33,8 @@ import pandas as pd
 from hypothesis import strategies as st
 
 import vecpipe as vp
+from vecpipe import spec as _spec
 from vecpipe.kernels import _core
-from vecpipe.testing import spec as _spec
 
 __all__ = [
     "STAGES",

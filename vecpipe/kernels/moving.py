@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 import vecpipe as vp
+from vecpipe import spec as _spec
 from vecpipe.kernels import _alloc, _core
-from vecpipe.testing import spec as _spec
 
 __all__ = [
     "STAGES",

@@ -1,6 +1,7 @@
 """Testing vecpipe stages: input specs, verification, and pytest helpers.
 
-- :mod:`vecpipe.testing.spec` (also ``vp.spec``): how inputs are generated for a stage;
+- :mod:`vecpipe.spec` (also ``vp.spec``, re-exported here as ``spec``): how inputs are
+  generated for a stage;
 - :func:`verify` (also ``vp.verify``): Hypothesis checks every variant against the
   reference;
 - :func:`parametrize_with_checks`: one pytest test per (stage, variant).

@@ -44,12 +44,12 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from numba.core.errors import NumbaError
 
+from vecpipe import spec as specs
 from vecpipe._paths import cache_dir
 from vecpipe.dispatch import VERIFIED_KEY
 from vecpipe.errors import InvalidArgument, VariantMismatch
 from vecpipe.pipeline import Pipeline
 from vecpipe.stage import Stage
-from vecpipe.testing import spec as specs
 from vecpipe.variant import _first_lines, _readonly_problem, describe_failure
 from vecpipe.wisdom import get_wisdom
 
