@@ -58,7 +58,7 @@ from vecpipe.wisdom import wisdom
 
 if TYPE_CHECKING:
     from vecpipe import dask, spec
-    from vecpipe.host import export
+    from vecpipe.host.export import export
     from vecpipe.testing.verify import VerificationReport, verify
 
 # Input specs and verification need Hypothesis, vp.dask needs Dask, and vp.export compiles
