@@ -60,6 +60,14 @@ def _labelled(stages: Iterable[Stage]) -> list[tuple[str, Stage]]:
     return labelled
 
 
+def _variant_notes(variant: Any, key: str, status: str) -> str:
+    """A derived variant's notes for a key (the idioms it found and what they became)."""
+    notes = getattr(variant, "notes", None)
+    if notes is None or status in ("failed", "compile-failed", "not-run"):
+        return ""
+    return str(notes(key))
+
+
 def _pinned_decision(name: str) -> Decision:
     decision = Decision("any input", "pinned", name, f"pinned to {name!r} by the user")
     decision.trials[name] = Trial(name, "pinned", source="pinned")
@@ -134,6 +142,8 @@ class Explanation:
                         if ref_seconds is not None and seconds and status != "failed"
                         else None
                     )
+                    reason = trial.reason if trial is not None else ""
+                    idiom_notes = _variant_notes(variant, decision.key, status)
                     rows.append(
                         {
                             "stage": label,
@@ -148,7 +158,13 @@ class Explanation:
                             "source": trial.source if trial is not None else decision.how,
                             "releases_gil": variant.releases_gil,
                             "parallel": variant.parallel,
-                            "reason": trial.reason if trial is not None else "",
+                            "reason": f"{idiom_notes}; {reason}"
+                            if idiom_notes and reason
+                            else idiom_notes or reason,
+                            # Beside the columns: the note column of the text table, and the
+                            # variant's own notes, printed in full under it.
+                            "note": reason,
+                            "notes": idiom_notes,
                         }
                     )
         return cls(rows, headers, notes)
@@ -184,7 +200,7 @@ class Explanation:
                         f"{r['speedup']:.3g}x" if r["speedup"] else "-",
                         _gil(r["releases_gil"]),
                         "-" if r["variant"] == "reference" else ("yes" if r["verified"] else "no"),
-                        r["reason"][:90],
+                        r.get("note", r["reason"])[:90],
                     )
                     for r in rows
                 ]
@@ -192,6 +208,10 @@ class Explanation:
                 for row in table:
                     cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
                     lines.append(("    " + "  ".join(cells) + "  " + row[-1]).rstrip())
+                for r in rows:
+                    if r.get("notes"):
+                        lines.append(f"    {r['variant']}:")
+                        lines.extend(f"      {note}" for note in r["notes"].split("; "))
         return "\n".join(lines)
 
     def __repr__(self) -> str:

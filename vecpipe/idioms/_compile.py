@@ -1,0 +1,304 @@
+"""Compiling the user's inner functions (row functions, scalar functions) with Numba.
+
+Numba freezes the values a function reads from its closure and its globals when it
+compiles it. So a compiled function is kept per code object *and* per those values: a
+lambda that reads a threshold from its enclosing function compiles again when the
+threshold changes, never runs with a stale one. Values Numba would freeze but that can
+change in place (arrays, lists, dicts) are refused.
+
+The compiled function is called from one compiled loop over the rows
+(:func:`fill_rows`), which takes it as an argument. A function that returns booleans in
+some branches and numbers in others is refused: pandas gives such results the object
+dtype, compiled code a number.
+"""
+
+from __future__ import annotations
+
+import dis
+import math
+import threading
+import types
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+from numba.core import ir
+
+from vecpipe.idioms._intercept import Decline
+from vecpipe.idioms._scan import _codes, library_function
+from vecpipe.variant import _first_lines
+
+__all__ = [
+    "Hazards",
+    "compile_scalar",
+    "describe",
+    "fill_present",
+    "fill_rows",
+    "fill_values",
+    "hazards",
+    "recheck",
+]
+
+_LOCK = threading.Lock()
+_COMPILED: dict[Hashable, tuple[Any, np.dtype] | Decline] = {}
+#: Compiled functions kept (the oldest dropped first): each holds machine code.
+_KEEP = 256
+
+
+def describe(func: Any) -> str:
+    """A function's name for notes: ``scale``, or ``<lambda> (line 12)``."""
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    code = getattr(func, "__code__", None)
+    if "<lambda>" in str(name) and code is not None:
+        return f"a lambda (line {code.co_firstlineno})"
+    return str(name)
+
+
+def _frozen(value: Any, what: str) -> Hashable:
+    """What identifies a value Numba freezes into the compiled code."""
+    if isinstance(value, bool | int | float | complex | str | bytes | type(None)):
+        return (type(value), value)
+    if isinstance(value, tuple) and all(
+        isinstance(v, bool | int | float | complex | str) for v in value
+    ):
+        return (tuple, value)
+    if isinstance(value, types.ModuleType | np.ufunc) or callable(value):
+        return ("object", id(value))
+    msg = (
+        f"it reads {what} ({type(value).__name__}), which compiled code would freeze "
+        "while it could still change"
+    )
+    raise Decline(msg)
+
+
+def _identity(func: types.FunctionType) -> Hashable:
+    """The code and every value compiled code would freeze (see the module docstring)."""
+    parts: list[Hashable] = [func.__code__]
+    for name, cell in zip(func.__code__.co_freevars, func.__closure__ or (), strict=False):
+        parts.append(_frozen(cell.cell_contents, f"the enclosing variable {name!r}"))
+    for ins in dis.get_instructions(func.__code__):
+        if ins.opname == "LOAD_GLOBAL" and ins.argval in func.__globals__:
+            value = func.__globals__[ins.argval]
+            if isinstance(value, types.FunctionType) and not library_function(value):
+                msg = (
+                    f"it calls {ins.argval}(), a Python function compiled code cannot call "
+                    "(decorate it with @numba.njit to let it)"
+                )
+                raise Decline(msg)
+            parts.append((ins.argval, _frozen(value, f"the global {ins.argval!r}")))
+    return tuple(parts)
+
+
+def _jit(func: types.FunctionType, error_model: Any) -> Any:
+    # Not cache=True: a function loaded from Numba's disk cache has no typed IR, which
+    # _returned_types reads (and the loop that calls it, taking it as an argument, cannot
+    # be cached either).
+    return numba.njit(nogil=True, error_model=error_model)(func)
+
+
+def _returned_types(overload: Any) -> set[Any]:
+    """The types of the values a compiled function's ``return`` statements give, before
+    Numba unifies them into one return type."""
+    annotation = overload.type_annotation
+    typemap = annotation.typemap
+    found: set[Any] = set()
+    for block in annotation.blocks.values():
+        for stmt in block.body:
+            if (
+                isinstance(stmt, ir.Assign)
+                and isinstance(stmt.value, ir.Expr)
+                and stmt.value.op == "cast"
+            ):
+                found.add(typemap[stmt.value.value.name])
+    return found
+
+
+def _output_dtype(overload: Any) -> np.dtype:
+    result = overload.signature.return_type
+    returned = _returned_types(overload)
+    booleans = any(isinstance(t, numba.types.Boolean) for t in returned)
+    numbers = any(isinstance(t, numba.types.Integer | numba.types.Float) for t in returned)
+    if booleans and numbers:
+        msg = (
+            "it returns booleans in some branches and numbers in others (pandas keeps such "
+            "results as objects)"
+        )
+        raise Decline(msg)
+    if isinstance(result, numba.types.Boolean):
+        return np.dtype(np.bool_)
+    if result == numba.types.int64:
+        return np.dtype(np.int64)
+    if result == numba.types.float64:
+        return np.dtype(np.float64)
+    msg = f"it returns {result} (compiled, only float64, int64 and bool results are)"
+    raise Decline(msg)
+
+
+def compile_scalar(
+    func: Callable[..., Any], argtypes: tuple[Any, ...], error_model: str
+) -> tuple[Any, np.dtype]:
+    """``func`` compiled for ``argtypes`` (Numba types), and its result's dtype.
+
+    ``error_model``: ``"python"`` where pandas hands the function Python scalars (a
+    division by zero raises ZeroDivisionError), ``"numpy"`` where it hands NumPy scalars
+    (it gives inf or NaN). Raises :class:`Decline` saying why it cannot.
+    """
+    if not isinstance(func, types.FunctionType) or library_function(func):
+        msg = f"{describe(func)} is not a plain Python function"
+        raise Decline(msg)
+    key = (_identity(func), argtypes, error_model)
+    with _LOCK:
+        found = _COMPILED.get(key)
+    if found is None:
+        found = _compile(func, argtypes, error_model)
+        with _LOCK:
+            _COMPILED[key] = found
+            while len(_COMPILED) > _KEEP:
+                _COMPILED.pop(next(iter(_COMPILED)))
+    if isinstance(found, Decline):  # remembered: compiling again would fail again
+        raise Decline(str(found))
+    return found
+
+
+def _compile(
+    func: types.FunctionType, argtypes: tuple[Any, ...], error_model: str
+) -> tuple[Any, np.dtype] | Decline:
+    kernel = _jit(func, error_model)
+    try:
+        kernel.compile(argtypes)
+    except Exception as exc:
+        return Decline(f"Numba cannot compile {describe(func)}: {_first_lines(exc, 1)}")
+    try:
+        return kernel, _output_dtype(kernel.overloads[argtypes])
+    except Decline as exc:
+        return exc
+
+
+#: Conversions from float to int: Python raises on NaN and infinity, compiled code gives a
+#: meaningless integer.
+_TO_INT = frozenset({"int", "round", "floor", "ceil", "trunc"})
+#: math functions that raise where compiled code gives NaN or an infinity (domain and
+#: range errors: sqrt(-1), log(0), exp(1000)).
+_DOMAIN = frozenset(
+    {
+        "sqrt", "log", "log10", "log2", "log1p", "acos", "asin", "acosh", "atanh", "exp",
+        "expm1", "pow", "fmod", "gamma", "lgamma", "cosh", "sinh", "ldexp", "hypot", "dist",
+        "remainder",
+    }
+)  # fmt: skip
+
+
+class Hazards(NamedTuple):
+    """Where compiled code and Python part ways, as far as the bytecode shows."""
+
+    #: Converts floats to ints: Python raises on NaN and infinity (and gives big ints past
+    #: 2**63), compiled code gives a meaningless integer.
+    to_int: bool
+    #: Calls math functions that raise on some inputs (sqrt(-1), log(0), exp(1000)), or
+    #: raises to a power (a negative base gives a complex number in Python): compiled
+    #: code gives NaN or an infinity there.
+    domain: bool
+
+
+def hazards(func: types.FunctionType) -> Hazards:
+    """The :class:`Hazards` of a function's code (its nested code objects included)."""
+    to_int = domain = False
+    for code in _codes(func.__code__):
+        previous = None
+        for ins in dis.get_instructions(code):
+            name = ins.argval
+            if ins.opname == "LOAD_GLOBAL":
+                value = func.__globals__.get(name)
+                if value is None and name in ("int", "round"):
+                    to_int = True  # the builtins
+                elif value is not None and getattr(value, "__module__", None) == "math":
+                    to_int |= value.__name__ in _TO_INT
+                    domain |= value.__name__ in _DOMAIN
+            elif (
+                ins.opname in ("LOAD_ATTR", "LOAD_METHOD")
+                and previous is not None
+                and previous.opname == "LOAD_GLOBAL"
+                and func.__globals__.get(previous.argval) is math
+            ):
+                to_int |= name in _TO_INT
+                domain |= name in _DOMAIN
+            elif ins.opname == "BINARY_OP" and "**" in ins.argrepr:
+                domain = True
+            previous = ins
+    return Hazards(to_int, domain)
+
+
+def _same(python: Any, compiled: Any) -> bool:
+    if isinstance(python, complex) or not isinstance(python, int | float | np.number | np.bool_):
+        return False
+    if python != python:  # NaN
+        return bool(compiled != compiled)
+    return bool(python == compiled)
+
+
+def recheck(
+    func: types.FunctionType,
+    columns: list[np.ndarray],
+    out: np.ndarray,
+    python_at: Callable[[int], Any],
+) -> int:
+    """Run ``func`` in Python on the rows where compiled code may part ways with it (see
+    :class:`Hazards`); Decline if Python raises there or gives another value. Returns how
+    many rows were checked.
+
+    ``python_at(i)`` calls ``func`` on row ``i`` as pandas would hand it over.
+    """
+    found = hazards(func)
+    if not (found.to_int or found.domain):
+        return 0
+    suspect = np.zeros(len(out), dtype=np.bool_)
+    if found.to_int:
+        for column in columns:
+            if column.dtype.kind == "f":
+                suspect |= ~np.isfinite(column) | (np.abs(column) >= 2.0**63)
+    if found.domain and out.dtype.kind == "f":
+        suspect |= ~np.isfinite(out)
+    rows = np.flatnonzero(suspect)
+    with np.errstate(all="ignore"):
+        for i in rows:
+            try:
+                value = python_at(int(i))
+            except Exception as exc:
+                msg = (
+                    f"{describe(func)} raises {type(exc).__name__} in Python on a row where "
+                    "compiled code gives a value (NaN, an infinity or a conversion)"
+                )
+                raise Decline(msg) from None
+            if not _same(value, out[i]):
+                msg = (
+                    f"{describe(func)} gives {value!r} in Python where compiled code gives "
+                    f"{out[i]!r} (NaN, an infinity or a conversion)"
+                )
+                raise Decline(msg)
+    return len(rows)
+
+
+@numba.njit(nogil=True)
+def fill_rows(records, out, kernel):  # type: ignore[no-untyped-def]
+    """``out[i] = kernel(records[i])`` for every row (records: one field per column)."""
+    for i in range(records.shape[0]):
+        out[i] = kernel(records[i])
+
+
+@numba.njit(nogil=True)
+def fill_values(values, out, kernel):  # type: ignore[no-untyped-def]
+    """``out[i] = kernel(values[i])`` for every value."""
+    for i in range(values.shape[0]):
+        out[i] = kernel(values[i])
+
+
+@numba.njit(nogil=True)
+def fill_present(values, out, kernel):  # type: ignore[no-untyped-def]
+    """As :func:`fill_values`, leaving NaN values NaN (``na_action="ignore"``; float out)."""
+    for i in range(values.shape[0]):
+        v = values[i]
+        if v != v:
+            out[i] = np.nan
+        else:
+            out[i] = kernel(v)
