@@ -120,7 +120,7 @@ def test_apply_axis1_equals_pandas(func, df):
 def test_declines_say_why():
     df = pd.DataFrame({"a": [1.0, np.nan], "c": [1, 2], "s": ["x", "y"]})
     cases = {
-        flagged: "booleans in some branches and numbers in others",
+        flagged: "booleans with numbers or NaN among the results",
         text_length: "column 's' (str)",
     }
     for func, reason in cases.items():

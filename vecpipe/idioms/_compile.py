@@ -6,10 +6,15 @@ lambda that reads a threshold from its enclosing function compiles again when th
 threshold changes, never runs with a stale one. Values Numba would freeze but that can
 change in place (arrays, lists, dicts) are refused.
 
-The compiled function is called from one compiled loop over the rows
-(:func:`fill_rows`), which takes it as an argument. A function that returns booleans in
-some branches and numbers in others is refused: pandas gives such results the object
-dtype, compiled code a number.
+pandas infers a result's dtype from the values the function returned, row by row: ints
+everywhere give int64, one float among them float64, booleans and numbers together the
+object dtype. Compiled code has one return type for all rows (Numba unifies the
+``return`` statements' types). So the function is compiled with one extra pass
+(:class:`TagReturns`, on Numba's IR of a copy: the user's function object is not
+touched) that makes each ``return`` statement also give its number; the loop over the
+rows records which statement each row took, and the result's dtype is inferred from the
+types of the statements taken (:meth:`Compiled.dtype_for`), as pandas would from the
+values.
 """
 
 from __future__ import annotations
@@ -24,12 +29,16 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 from numba.core import ir
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.untyped_passes import IRProcessing
 
 from vecpipe.idioms._intercept import Decline
 from vecpipe.idioms._scan import _codes, library_function
 from vecpipe.variant import _first_lines
 
 __all__ = [
+    "Compiled",
     "Hazards",
     "compile_scalar",
     "describe",
@@ -41,7 +50,7 @@ __all__ = [
 ]
 
 _LOCK = threading.Lock()
-_COMPILED: dict[Hashable, tuple[Any, np.dtype] | Decline] = {}
+_COMPILED: dict[Hashable, Compiled | Decline] = {}
 #: Compiled functions kept (the oldest dropped first): each holds machine code.
 _KEEP = 256
 
@@ -90,55 +99,114 @@ def _identity(func: types.FunctionType) -> Hashable:
     return tuple(parts)
 
 
+@register_pass(mutates_CFG=False, analysis_only=False)
+class TagReturns(FunctionPass):
+    """A Numba compiler pass: ``return x`` becomes ``return (x, k)``, k the statement's
+    number, so a caller learns which ``return`` gave each value."""
+
+    _name = "vecpipe_tag_returns"
+
+    def __init__(self) -> None:
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state: Any) -> bool:
+        number = 0
+        for block in state.func_ir.blocks.values():
+            last = block.body[-1]
+            if not isinstance(last, ir.Return):
+                continue
+            loc = last.loc
+            tag = block.scope.redefine("$vp_tag", loc)
+            tagged = block.scope.redefine("$vp_tagged", loc)
+            block.body[-1:] = [
+                ir.Assign(ir.Const(number, loc), tag, loc),
+                ir.Assign(ir.Expr.build_tuple([last.value, tag], loc), tagged, loc),
+                ir.Return(tagged, loc),
+            ]
+            number += 1
+        return True
+
+
+class TaggedCompiler(CompilerBase):  # type: ignore[misc]
+    """Numba's nopython pipeline with :class:`TagReturns` after the IR is built."""
+
+    def define_pipelines(self) -> list[Any]:
+        pipeline = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pipeline.add_pass_after(TagReturns, IRProcessing)
+        pipeline.finalize()
+        return [pipeline]
+
+
 def _jit(func: types.FunctionType, error_model: Any) -> Any:
     # Not cache=True: a function loaded from Numba's disk cache has no typed IR, which
-    # _returned_types reads (and the loop that calls it, taking it as an argument, cannot
+    # _statement_kinds reads (and the loop that calls it, taking it as an argument, cannot
     # be cached either).
-    return numba.njit(nogil=True, error_model=error_model)(func)
+    return numba.njit(pipeline_class=TaggedCompiler, nogil=True, error_model=error_model)(func)
 
 
-def _returned_types(overload: Any) -> set[Any]:
-    """The types of the values a compiled function's ``return`` statements give, before
-    Numba unifies them into one return type."""
+_KINDS = ((numba.types.Boolean, "b"), (numba.types.Integer, "i"), (numba.types.Float, "f"))
+
+
+def _kind(numba_type: Any) -> str | None:
+    return next((kind for cls, kind in _KINDS if isinstance(numba_type, cls)), None)
+
+
+def _statement_kinds(overload: Any) -> tuple[str, ...]:
+    """Per tagged ``return`` statement, the kind of value it gives (before Numba unifies
+    them): "b", "i" or "f"; Decline for anything else."""
     annotation = overload.type_annotation
     typemap = annotation.typemap
-    found: set[Any] = set()
+    kinds: dict[int, str] = {}
     for block in annotation.blocks.values():
+        defined = {s.target.name: s.value for s in block.body if isinstance(s, ir.Assign)}
         for stmt in block.body:
-            if (
+            if not (
                 isinstance(stmt, ir.Assign)
                 and isinstance(stmt.value, ir.Expr)
-                and stmt.value.op == "cast"
+                and stmt.value.op == "build_tuple"
+                and stmt.target.name.startswith("$vp_tagged")
             ):
-                found.add(typemap[stmt.value.value.name])
-    return found
+                continue
+            value, tag = stmt.value.items
+            source = defined.get(value.name)
+            if isinstance(source, ir.Expr) and source.op == "cast":
+                value = source.value
+            returned = typemap[value.name]
+            kind = _kind(returned)
+            if kind is None:
+                msg = f"it returns {returned} (compiled, only numbers and booleans are)"
+                raise Decline(msg)
+            kinds[defined[tag.name].value] = kind
+    return tuple(kinds[k] for k in sorted(kinds))
 
 
-def _output_dtype(overload: Any) -> np.dtype:
-    result = overload.signature.return_type
-    returned = _returned_types(overload)
-    booleans = any(isinstance(t, numba.types.Boolean) for t in returned)
-    numbers = any(isinstance(t, numba.types.Integer | numba.types.Float) for t in returned)
-    if booleans and numbers:
-        msg = (
-            "it returns booleans in some branches and numbers in others (pandas keeps such "
-            "results as objects)"
-        )
-        raise Decline(msg)
-    if isinstance(result, numba.types.Boolean):
-        return np.dtype(np.bool_)
-    if result == numba.types.int64:
-        return np.dtype(np.int64)
-    if result == numba.types.float64:
+class Compiled(NamedTuple):
+    """A compiled inner function: it returns ``(value, statement number)``."""
+
+    kernel: Any
+    #: The dtype of the values as compiled (the return statements' types unified).
+    dtype: np.dtype
+    #: Per return statement, the kind of value it gives ("b", "i" or "f").
+    kinds: tuple[str, ...]
+
+    def dtype_for(self, tags: np.ndarray, missing: bool = False) -> np.dtype:
+        """The dtype pandas infers from the values of the statements ``tags`` record (-1:
+        a value left missing, NaN); Decline where pandas keeps objects."""
+        counts = np.bincount(tags[tags >= 0], minlength=len(self.kinds))
+        taken = {kind for kind, count in zip(self.kinds, counts, strict=False) if count}
+        if "b" in taken and (missing or taken & {"i", "f"}):
+            raise Decline("booleans with numbers or NaN among the results: pandas keeps objects")
+        if taken == {"b"}:
+            return np.dtype(np.bool_)
+        if taken <= {"i"} and not missing:
+            return np.dtype(np.int64)
         return np.dtype(np.float64)
-    msg = f"it returns {result} (compiled, only float64, int64 and bool results are)"
-    raise Decline(msg)
 
 
 def compile_scalar(
     func: Callable[..., Any], argtypes: tuple[Any, ...], error_model: str
-) -> tuple[Any, np.dtype]:
-    """``func`` compiled for ``argtypes`` (Numba types), and its result's dtype.
+) -> Compiled:
+    """``func`` compiled for ``argtypes`` (Numba types), with its return statements tagged.
 
     ``error_model``: ``"python"`` where pandas hands the function Python scalars (a
     division by zero raises ZeroDivisionError), ``"numpy"`` where it hands NumPy scalars
@@ -163,16 +231,28 @@ def compile_scalar(
 
 def _compile(
     func: types.FunctionType, argtypes: tuple[Any, ...], error_model: str
-) -> tuple[Any, np.dtype] | Decline:
+) -> Compiled | Decline:
     kernel = _jit(func, error_model)
     try:
         kernel.compile(argtypes)
     except Exception as exc:
         return Decline(f"Numba cannot compile {describe(func)}: {_first_lines(exc, 1)}")
+    overload = kernel.overloads[argtypes]
+    value_type = overload.signature.return_type.types[0]
     try:
-        return kernel, _output_dtype(kernel.overloads[argtypes])
+        kinds = _statement_kinds(overload)
     except Decline as exc:
         return exc
+    dtype: np.dtype
+    if value_type == numba.types.boolean:
+        dtype = np.dtype(np.bool_)
+    elif value_type == numba.types.int64:
+        dtype = np.dtype(np.int64)
+    elif value_type == numba.types.float64:
+        dtype = np.dtype(np.float64)
+    else:
+        return Decline(f"it returns {value_type} (compiled, only float64, int64, bool are)")
+    return Compiled(kernel, dtype, kinds)
 
 
 #: Conversions from float to int: Python raises on NaN and infinity, compiled code gives a
@@ -280,25 +360,28 @@ def recheck(
 
 
 @numba.njit(nogil=True)
-def fill_rows(records, out, kernel):  # type: ignore[no-untyped-def]
-    """``out[i] = kernel(records[i])`` for every row (records: one field per column)."""
+def fill_rows(records, out, tags, kernel):  # type: ignore[no-untyped-def]
+    """``out[i], tags[i] = kernel(records[i])`` for every row (a record: one field per
+    column)."""
     for i in range(records.shape[0]):
-        out[i] = kernel(records[i])
+        out[i], tags[i] = kernel(records[i])
 
 
 @numba.njit(nogil=True)
-def fill_values(values, out, kernel):  # type: ignore[no-untyped-def]
-    """``out[i] = kernel(values[i])`` for every value."""
+def fill_values(values, out, tags, kernel):  # type: ignore[no-untyped-def]
+    """``out[i], tags[i] = kernel(values[i])`` for every value."""
     for i in range(values.shape[0]):
-        out[i] = kernel(values[i])
+        out[i], tags[i] = kernel(values[i])
 
 
 @numba.njit(nogil=True)
-def fill_present(values, out, kernel):  # type: ignore[no-untyped-def]
-    """As :func:`fill_values`, leaving NaN values NaN (``na_action="ignore"``; float out)."""
+def fill_present(values, out, tags, kernel):  # type: ignore[no-untyped-def]
+    """As :func:`fill_values`, leaving NaN values NaN, tag -1 (``na_action="ignore"``;
+    float ``out``)."""
     for i in range(values.shape[0]):
         v = values[i]
         if v != v:
             out[i] = np.nan
+            tags[i] = -1
         else:
-            out[i] = kernel(v)
+            out[i], tags[i] = kernel(v)

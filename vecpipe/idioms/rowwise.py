@@ -146,13 +146,15 @@ def apply_rows(
         raise Decline("an empty frame (pandas decides the result's form)")
     fields, dtypes, model = _fields(df, func)
     records = np.empty(n, dtype=np.dtype(list(zip(fields, dtypes, strict=True))))
-    kernel, out_dtype = compile_scalar(func, (numba.typeof(records).dtype,), model)
+    compiled = compile_scalar(func, (numba.typeof(records).dtype,), model)
     columns = [df[c].to_numpy(dtype=d) for c, d in zip(fields, dtypes, strict=True)]
     for c, values in zip(fields, columns, strict=True):
         records[c] = values
-    out = np.empty(n, dtype=out_dtype)
+    out = np.empty(n, dtype=compiled.dtype)
+    tags = np.empty(n, dtype=np.int64)
     with np.errstate(all="ignore"):
-        fill_rows(records, out, kernel)
+        fill_rows(records, out, tags, compiled.kernel)
+    dtype = compiled.dtype_for(tags)
     # A NumPy record reads fields by name and by attribute, and gives NumPy scalars: what
     # the rows of a numeric frame give (object rows' Python floats raise where they differ,
     # on a division by zero, and compiled code raised there too).
@@ -162,7 +164,7 @@ def apply_rows(
         f"DataFrame.apply(axis=1) -> {describe(func)} compiled over columns {', '.join(fields)}",
         accelerated=True,
     )
-    result: Any = pd.Series(out, index=df.index, copy=False)
+    result: Any = pd.Series(out.astype(dtype, copy=False), index=df.index, copy=False)
     return result.__finalize__(df, method="apply")
 
 
