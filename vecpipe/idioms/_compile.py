@@ -12,9 +12,8 @@ object dtype. Compiled code has one return type for all rows (Numba unifies the
 ``return`` statements' types). So the function is compiled with one extra pass
 (:class:`TagReturns`, on Numba's IR of a copy: the user's function object is not
 touched) that makes each ``return`` statement also give its number; the loop over the
-rows records which statement each row took, and the result's dtype is inferred from the
-types of the statements taken (:meth:`Compiled.dtype_for`), as pandas would from the
-values.
+rows counts the statements taken, and the result's dtype is inferred from their types
+(:meth:`Compiled.dtype_for`), as pandas would from the values.
 """
 
 from __future__ import annotations
@@ -189,11 +188,15 @@ class Compiled(NamedTuple):
     #: Per return statement, the kind of value it gives ("b", "i" or "f").
     kinds: tuple[str, ...]
 
-    def dtype_for(self, tags: np.ndarray, missing: bool = False) -> np.dtype:
-        """The dtype pandas infers from the values of the statements ``tags`` record (-1:
-        a value left missing, NaN); Decline where pandas keeps objects."""
-        counts = np.bincount(tags[tags >= 0], minlength=len(self.kinds))
-        taken = {kind for kind, count in zip(self.kinds, counts, strict=False) if count}
+    def counts(self) -> np.ndarray:
+        """A zeroed count per return statement, for the fill loops to add to."""
+        return np.zeros(len(self.kinds), dtype=np.int64)
+
+    def dtype_for(self, counts: np.ndarray, missing: bool = False) -> np.dtype:
+        """The dtype pandas infers from the values of the return statements taken
+        (``counts``; ``missing``: some values were left NaN); Decline where pandas keeps
+        objects."""
+        taken = {kind for kind, count in zip(self.kinds, counts, strict=True) if count}
         if "b" in taken and (missing or taken & {"i", "f"}):
             raise Decline("booleans with numbers or NaN among the results: pandas keeps objects")
         if taken == {"b"}:
@@ -360,28 +363,33 @@ def recheck(
 
 
 @numba.njit(nogil=True)
-def fill_rows(records, out, tags, kernel):  # type: ignore[no-untyped-def]
-    """``out[i], tags[i] = kernel(records[i])`` for every row (a record: one field per
-    column)."""
+def fill_rows(records, out, counts, kernel):  # type: ignore[no-untyped-def]
+    """``out[i] = kernel(records[i])`` for every row (a record: one field per column),
+    counting the return statements taken."""
     for i in range(records.shape[0]):
-        out[i], tags[i] = kernel(records[i])
+        value, tag = kernel(records[i])
+        out[i] = value
+        counts[tag] += 1
 
 
 @numba.njit(nogil=True)
-def fill_values(values, out, tags, kernel):  # type: ignore[no-untyped-def]
-    """``out[i], tags[i] = kernel(values[i])`` for every value."""
+def fill_values(values, out, counts, kernel):  # type: ignore[no-untyped-def]
+    """``out[i] = kernel(values[i])`` for every value, counting the statements taken."""
     for i in range(values.shape[0]):
-        out[i], tags[i] = kernel(values[i])
+        value, tag = kernel(values[i])
+        out[i] = value
+        counts[tag] += 1
 
 
 @numba.njit(nogil=True)
-def fill_present(values, out, tags, kernel):  # type: ignore[no-untyped-def]
-    """As :func:`fill_values`, leaving NaN values NaN, tag -1 (``na_action="ignore"``;
-    float ``out``)."""
+def fill_present(values, out, counts, kernel):  # type: ignore[no-untyped-def]
+    """As :func:`fill_values`, leaving NaN values NaN (``na_action="ignore"``; float
+    ``out``)."""
     for i in range(values.shape[0]):
         v = values[i]
         if v != v:
             out[i] = np.nan
-            tags[i] = -1
         else:
-            out[i], tags[i] = kernel(v)
+            value, tag = kernel(v)
+            out[i] = value
+            counts[tag] += 1

@@ -66,14 +66,14 @@ def compiled(
     values = _python_values(s)
     compiled = compile_scalar(func, (numba.from_dtype(values.dtype),), "python")
     missing = na_action == "ignore" and values.dtype.kind == "f" and bool(np.isnan(values).any())
-    tags = np.empty(len(values), dtype=np.int64)
+    counts = compiled.counts()
     if missing:
         out = np.empty(len(values), dtype=np.float64)
-        fill_present(values, out, tags, compiled.kernel)
+        fill_present(values, out, counts, compiled.kernel)
     else:
         out = np.empty(len(values), dtype=compiled.dtype)
-        fill_values(values, out, tags, compiled.kernel)
-    dtype = compiled.dtype_for(tags, missing)
+        fill_values(values, out, counts, compiled.kernel)
+    dtype = compiled.dtype_for(counts, missing)
     if missing:
         present = ~np.isnan(values)
         kept = values[present]

@@ -151,10 +151,10 @@ def apply_rows(
     for c, values in zip(fields, columns, strict=True):
         records[c] = values
     out = np.empty(n, dtype=compiled.dtype)
-    tags = np.empty(n, dtype=np.int64)
+    counts = compiled.counts()
     with np.errstate(all="ignore"):
-        fill_rows(records, out, tags, compiled.kernel)
-    dtype = compiled.dtype_for(tags)
+        fill_rows(records, out, counts, compiled.kernel)
+    dtype = compiled.dtype_for(counts)
     # A NumPy record reads fields by name and by attribute, and gives NumPy scalars: what
     # the rows of a numeric frame give (object rows' Python floats raise where they differ,
     # on a division by zero, and compiled code raised there too).
