@@ -21,6 +21,8 @@ The families, one module each:
 - :mod:`~vecpipe.idioms.by_value`: ``Series.map(dict)``, ``Series.replace(...)``, and scalar
   functions on text (or that Numba cannot compile): computed once per distinct value and
   taken back to the rows.
+- :mod:`~vecpipe.idioms.row_loops`: ``iterrows()`` without a Series per row, ``itertuples()``
+  from column lists.
 
 The derived variant calls the user's inner functions (the row function, say) fewer times
 than pandas would, and in another order; a function with side effects should be staged
@@ -36,14 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from vecpipe import auto as _auto
-from vecpipe.idioms import _intercept, by_value, elementwise, rowwise
+from vecpipe.idioms import _intercept, by_value, elementwise, row_loops, rowwise
 from vecpipe.idioms._scan import idioms_used, library_function
 from vecpipe.idioms._variant import NAME, NotAccelerated, idiom_variant
 from vecpipe.variant import Variant
 
 __all__ = ["NAME", "NotAccelerated", "derive"]
 
-_intercept.register(*rowwise.TARGETS, *elementwise.TARGETS, *by_value.TARGETS)
+_intercept.register(*rowwise.TARGETS, *elementwise.TARGETS, *by_value.TARGETS, *row_loops.TARGETS)
 
 
 def _handlers_hash() -> str:
