@@ -23,6 +23,9 @@ The families, one module each:
   taken back to the rows.
 - :mod:`~vecpipe.idioms.row_loops`: ``iterrows()`` without a Series per row, ``itertuples()``
   from column lists.
+- :mod:`~vecpipe.idioms.groupwise`: ``groupby(...)[col].transform(f)``, ``.apply(f)`` and
+  ``.agg(f)`` with ``f`` built from Series methods and arithmetic: traced once, run for
+  all groups at once.
 
 The derived variant calls the user's inner functions (the row function, say) fewer times
 than pandas would, and in another order; a function with side effects should be staged
@@ -38,14 +41,20 @@ from pathlib import Path
 from typing import Any
 
 from vecpipe import auto as _auto
-from vecpipe.idioms import _intercept, by_value, elementwise, row_loops, rowwise
+from vecpipe.idioms import _intercept, by_value, elementwise, groupwise, row_loops, rowwise
 from vecpipe.idioms._scan import idioms_used, library_function
 from vecpipe.idioms._variant import NAME, NotAccelerated, idiom_variant
 from vecpipe.variant import Variant
 
 __all__ = ["NAME", "NotAccelerated", "derive"]
 
-_intercept.register(*rowwise.TARGETS, *elementwise.TARGETS, *by_value.TARGETS, *row_loops.TARGETS)
+_intercept.register(
+    *rowwise.TARGETS,
+    *elementwise.TARGETS,
+    *by_value.TARGETS,
+    *row_loops.TARGETS,
+    *groupwise.TARGETS,
+)
 
 
 def _handlers_hash() -> str:
