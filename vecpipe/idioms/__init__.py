@@ -26,6 +26,9 @@ The families, one module each:
 - :mod:`~vecpipe.idioms.groupwise`: ``groupby(...)[col].transform(f)``, ``.apply(f)`` and
   ``.agg(f)`` with ``f`` built from Series methods and arithmetic: traced once, run for
   all groups at once.
+- :mod:`~vecpipe.idioms.chunks`: for ``chunkable`` stages, ``auto_processes``: the function
+  run in worker processes over row chunks (for what stays Python), kept where it measures
+  faster.
 
 The derived variant calls the user's inner functions (the row function, say) fewer times
 than pandas would, and in another order; a function with side effects should be staged
@@ -41,12 +44,22 @@ from pathlib import Path
 from typing import Any
 
 from vecpipe import auto as _auto
-from vecpipe.idioms import _intercept, by_value, elementwise, groupwise, row_loops, rowwise
+from vecpipe.idioms import (
+    _intercept,
+    by_value,
+    chunks,
+    elementwise,
+    groupwise,
+    row_loops,
+    rowwise,
+)
 from vecpipe.idioms._scan import idioms_used, library_function
 from vecpipe.idioms._variant import NAME, NotAccelerated, idiom_variant
 from vecpipe.variant import Variant
 
 __all__ = ["NAME", "NotAccelerated", "derive"]
+
+PROCESSES = chunks.NAME
 
 _intercept.register(
     *rowwise.TARGETS,
@@ -86,7 +99,12 @@ def derive(func: Callable[..., Any], chunkable: bool) -> list[Variant]:
     used = idioms_used(func)
     if not used:
         return []
-    return [idiom_variant(func, used, _HASH)]
+    derived = [idiom_variant(func, used, _HASH)]
+    if chunkable:
+        in_processes = chunks.process_variant(func, _HASH)
+        if in_processes is not None:
+            derived.append(in_processes)
+    return derived
 
 
 _auto.DERIVERS.append(derive)
