@@ -16,3 +16,9 @@ def labels(df):
 def labels_whole(df):
     """The same, not declared chunkable: no process variant."""
     return df.apply(lambda row: f"{row['name']}:{row['id']}", axis=1)
+
+
+@vp.stage(chunkable=True)
+def scores(df):
+    """A row function compiled in this process: nothing left for worker processes."""
+    return df.apply(lambda row: row["a"] * 2.0 + row["b"], axis=1)

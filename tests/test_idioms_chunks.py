@@ -59,3 +59,12 @@ def test_short_inputs_and_a_budget_of_one_thread_are_not_sent(people):
         pd.testing.assert_series_equal(stage(people), stage.reference(people))
     row = stage.explain().to_frame().set_index("variant").loc[PROCESSES]
     assert row["status"] == "skipped"
+
+
+def test_no_workers_start_when_every_idiom_runs_faster_here():
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"a": rng.normal(size=MIN_ROWS * 2), "b": 1.0})
+    variant = idiom_stages.scores.variants[PROCESSES]
+    reason = "one core" if _cores() < 2 else "nothing is left"
+    with vp.config(threads=2), pytest.raises(NotAccelerated, match=reason):
+        variant.compile_for((df,), {})

@@ -50,13 +50,14 @@ class Target:
 class Session:
     """What happened to the idioms of one routed call: notes for explain()."""
 
-    __slots__ = ("_notes", "accelerated", "busy", "calls")
+    __slots__ = ("_notes", "accelerated", "busy", "calls", "declined")
 
     def __init__(self) -> None:
         #: True while a handler, or an original method on its behalf, runs.
         self.busy = False
-        #: How many pandas calls were routed to a handler.
+        #: How many pandas calls were routed to a handler, and how many it declined.
         self.calls = 0
+        self.declined = 0
         #: Whether any idiom was answered by a handler in this call.
         self.accelerated = False
         self._notes: dict[str, int] = {}
@@ -66,6 +67,8 @@ class Session:
         self._notes[text] = self._notes.get(text, 0) + 1
         if accelerated:
             self.accelerated = True
+        else:
+            self.declined += 1
 
     def notes(self) -> list[str]:
         """Each distinct note once, with how many calls it covers when more than one."""

@@ -40,6 +40,9 @@ __all__ = ["MIN_ROWS", "NAME", "process_variant"]
 NAME = "auto_processes"
 #: Fewer rows than this are not sent to worker processes (the copies cost more).
 MIN_ROWS = 1 << 13
+#: Rows run first, in this process, to see whether any pandas call stays in pandas (many
+#: enough that mapping by value finds distinct values few).
+PROBE_ROWS = 1 << 12
 
 
 def _resolve(module: str, qualname: str) -> Callable[..., Any]:
@@ -136,7 +139,8 @@ class ProcessChunks:
         return _join(outputs, [hi - lo for lo, hi in spans], self.qualname)
 
     def warm(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Start the worker processes and run the first rows in each (imports, compiling)."""
+        """Start the worker processes and run the first rows in each (imports, compiling);
+        first make sure something is left for them (see :data:`PROBE_ROWS`)."""
         reason = sendable(self.func)
         if reason is not None:
             raise NotAccelerated(f"worker processes cannot find the function: {reason}")
@@ -144,12 +148,32 @@ class ProcessChunks:
         if n is None:
             raise NotAccelerated("no argument has rows to cut into chunks")
         workers = self._workers(n)
+        self._probe(args, kwargs, n)
         m = min(n, WARM_ROWS)
         head = (
             tuple(_head(a, n, m) for a in args),
             {k: _head(v, n, m) for k, v in kwargs.items()},
         )
         self._submit([head] * workers, workers)
+
+    def _probe(self, args: tuple[Any, ...], kwargs: dict[str, Any], n: int) -> None:
+        """Run the first :data:`PROBE_ROWS` rows here with the idioms routed: if every
+        pandas call was taken, nothing is left for worker processes (no pool started)."""
+        m = min(n, PROBE_ROWS)
+        try:
+            with routing() as session:
+                self.func(
+                    *(_head(a, n, m) for a in args),
+                    **{k: _head(v, n, m) for k, v in kwargs.items()},
+                )
+        except Exception:  # the first rows need not be a valid input: let the timing decide
+            return
+        if session.calls and not session.declined:
+            msg = (
+                "every pandas call it makes was run faster in this process (auto_idioms): "
+                "nothing is left to send to worker processes"
+            )
+            raise NotAccelerated(msg)
 
 
 def process_variant(func: Callable[..., Any], handlers_hash: str) -> Variant | None:
