@@ -24,21 +24,22 @@ from vecpipe.kernels import moving as _moving
 
 __all__ = [
     "count",
-    "cumulative",
+    "cumextreme",
+    "cumprod",
+    "cumsum",
     "diff",
     "extreme",
     "mean",
     "median",
     "prod",
     "rank",
-    "rolling",
+    "rolling_max",
+    "rolling_min",
+    "rolling_sum",
     "shift",
     "total",
     "variance",
 ]
-
-#: The operations of :func:`cumulative` (vecpipe.idioms.groupwise names them too).
-SUM, PROD, MAX, MIN = range(4)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -209,29 +210,41 @@ def median(x, starts, out):  # type: ignore[no-untyped-def]
             out[g] = (kept[m // 2 - 1] + kept[m // 2]) / 2
 
 
+# One loop per operation (no branch on it inside): Numba compiles only the kernel core a
+# call uses, where a shared loop would compile every core on first use (a second or more
+# each with an empty cache).
+
+
 @numba.njit(nogil=True, cache=True)
-def cumulative(x, starts, op, out):  # type: ignore[no-untyped-def]
-    """``Series.cumsum()``, ``cumprod()``, ``cummax()`` or ``cummin()`` per segment: NaN
-    rows give NaN and leave the running value as it was."""
+def cumsum(x, starts, out):  # type: ignore[no-untyped-def]
+    """``Series.cumsum()`` per segment: ``np.cumsum`` of the values with NaN as 0 (a plain
+    running sum from the first), NaN rows NaN."""
     for g in range(starts.shape[0] - 1):
         lo = starts[g]
-        hi = starts[g + 1]
-        if op == PROD:
-            _cumulative._cumprod_core(x, lo, hi, out, True, 1.0)
-        elif op == MAX:
-            _cumulative._cumext_core(x, lo, hi, out, True, -np.inf, True, True)
-        elif op == MIN:
-            _cumulative._cumext_core(x, lo, hi, out, True, np.inf, False, True)
-        else:
-            # np.cumsum of the values with NaN as 0: a plain running sum from the first.
-            s = 0.0
-            for i in range(lo, hi):
-                v = x[i]
-                if i == lo:
-                    s = 0.0 if np.isnan(v) else v
-                elif not np.isnan(v):
-                    s += v
-                out[i] = np.nan if np.isnan(v) else s
+        s = 0.0
+        for i in range(lo, starts[g + 1]):
+            v = x[i]
+            if i == lo:
+                s = 0.0 if np.isnan(v) else v
+            elif not np.isnan(v):
+                s += v
+            out[i] = np.nan if np.isnan(v) else s
+
+
+@numba.njit(nogil=True, cache=True)
+def cumprod(x, starts, out):  # type: ignore[no-untyped-def]
+    """``Series.cumprod()`` per segment (``cumulative._cumprod_core``)."""
+    for g in range(starts.shape[0] - 1):
+        _cumulative._cumprod_core(x, starts[g], starts[g + 1], out, True, 1.0)
+
+
+@numba.njit(nogil=True, cache=True)
+def cumextreme(x, starts, is_max, out):  # type: ignore[no-untyped-def]
+    """``Series.cummax()`` (``is_max``) or ``cummin()`` per segment
+    (``cumulative._cumext_core``)."""
+    start = -np.inf if is_max else np.inf
+    for g in range(starts.shape[0] - 1):
+        _cumulative._cumext_core(x, starts[g], starts[g + 1], out, True, start, is_max, True)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -286,19 +299,31 @@ def rank(x, starts, pct, out):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(nogil=True, cache=True)
-def rolling(x, starts, window, minp, op, out):  # type: ignore[no-untyped-def]
-    """``Series.rolling(window, min_periods).<op>()`` per segment: op 0 sum, 1 mean,
-    2 max, 3 min; pandas' own windows, restarting at each group."""
+def rolling_sum(x, starts, window, minp, mean, out):  # type: ignore[no-untyped-def]
+    """``Series.rolling(window, min_periods).sum()`` (``mean()`` with ``mean``) per
+    segment: ``moving._sum_core`` on each, restarting at each group as pandas' windows do."""
     for g in range(starts.shape[0] - 1):
         lo = starts[g]
         hi = starts[g + 1]
-        if hi == lo:
-            continue
-        segment = x[lo:hi]
-        target = out[lo:hi]
-        if op == 0 or op == 1:
-            _moving._sum_core(segment, window, minp, 0, hi - lo, target, op == 1)
-        elif op == 2:
-            _moving._max_core(segment, window, minp, 0, hi - lo, target)
-        else:
-            _moving._min_core(segment, window, minp, 0, hi - lo, target)
+        if hi > lo:
+            _moving._sum_core(x[lo:hi], window, minp, 0, hi - lo, out[lo:hi], mean)
+
+
+@numba.njit(nogil=True, cache=True)
+def rolling_max(x, starts, window, minp, out):  # type: ignore[no-untyped-def]
+    """``Series.rolling(window, min_periods).max()`` per segment (``moving._max_core``)."""
+    for g in range(starts.shape[0] - 1):
+        lo = starts[g]
+        hi = starts[g + 1]
+        if hi > lo:
+            _moving._max_core(x[lo:hi], window, minp, 0, hi - lo, out[lo:hi])
+
+
+@numba.njit(nogil=True, cache=True)
+def rolling_min(x, starts, window, minp, out):  # type: ignore[no-untyped-def]
+    """``Series.rolling(window, min_periods).min()`` per segment (``moving._min_core``)."""
+    for g in range(starts.shape[0] - 1):
+        lo = starts[g]
+        hi = starts[g + 1]
+        if hi > lo:
+            _moving._min_core(x[lo:hi], window, minp, 0, hi - lo, out[lo:hi])

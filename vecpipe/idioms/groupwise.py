@@ -112,9 +112,7 @@ _UFUNCS: dict[str, Any] = {
     )
 }
 _REDUCTIONS = ("sum", "mean", "std", "var", "min", "max", "count", "median", "prod")
-#: The running operations, numbered as _segments.cumulative takes them.
-_CUMULATIVE = {"cumsum": 0, "cumprod": 1, "cummax": 2, "cummin": 3}
-_ROLLING = {"sum": 0, "mean": 1, "max": 2, "min": 3}
+_CUMULATIVE = ("cumsum", "cumprod", "cummax", "cummin")
 
 
 def _untraceable(what: str) -> Untraceable:
@@ -660,17 +658,25 @@ class _Groups:
                 _segments.prod(x, starts, out)
             return out
         out = np.empty(x.shape[0])
-        if op in _CUMULATIVE:
-            _segments.cumulative(x, starts, _CUMULATIVE[op], out)
+        if op == "cumsum":
+            _segments.cumsum(x, starts, out)
+        elif op == "cumprod":
+            _segments.cumprod(x, starts, out)
+        elif op in ("cummax", "cummin"):
+            _segments.cumextreme(x, starts, op == "cummax", out)
         elif op == "shift":
             _segments.shift(x, starts, node.args[1], out)
         elif op == "diff":
             _segments.diff(x, starts, node.args[1], out)
         elif op == "rank":
             _segments.rank(x, starts, node.args[1], out)
-        elif op.startswith("rolling:"):
+        elif op in ("rolling:sum", "rolling:mean"):
             _, window, minp = node.args
-            _segments.rolling(x, starts, window, minp, _ROLLING[op[8:]], out)
+            _segments.rolling_sum(x, starts, window, minp, op == "rolling:mean", out)
+        elif op == "rolling:max":
+            _segments.rolling_max(x, starts, *node.args[1:], out)
+        elif op == "rolling:min":
+            _segments.rolling_min(x, starts, *node.args[1:], out)
         elif op == "fillna":
             return np.where(np.isnan(x), self.value(node.args[1], "rows"), x)
         elif op == "clip":
@@ -709,8 +715,8 @@ def _setup(gb: Any, func: Any, what: str) -> tuple[Node, pd.Series, _Groups]:
         raise Decline(f"the values are {getattr(obj, 'dtype', type(obj))}, not float64")
     grouper = gb._grouper
     ngroups = grouper.ngroups
-    if len(obj) == 0 or ngroups == 0:
-        raise Decline("no groups (pandas decides the empty result's form)")
+    if ngroups == 0 or (what == "transform" and len(obj) == 0):
+        raise Decline("no groups or no rows (pandas decides the empty result's form)")
     codes = np.ascontiguousarray(grouper.ids, dtype=np.int64)
     return node, obj, _Groups(obj.to_numpy(), codes, ngroups)
 
