@@ -2,7 +2,8 @@
 
 Dispatch overhead, regret (does the dispatcher choose the fastest variant at every
 size?), verification speed, and threads against the GIL; with ``--all`` (or ``--only``)
-also the kernels against their peers and a pipeline's scaling on Dask.
+also the kernels against their peers, a pipeline's scaling on Dask, and pandas idioms in
+unchanged functions (``--only idioms``).
 
 Writes ``results.json`` (the machine and every figure) and ``results.md`` (Markdown
 tables) to ``--out`` and prints the Markdown. vecpipe's wisdom goes to a fresh temporary
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("overhead", "regret", "verification", "gil", "kernels", "dask"),
+        choices=("overhead", "regret", "verification", "gil", "kernels", "dask", "idioms"),
         help="run one benchmark instead of all",
     )
     parser.add_argument(
@@ -122,6 +123,12 @@ def _run(quick: bool, out: Path, only: str | None, command: str, every: bool = F
         print("measuring a pipeline on Dask...", file=sys.stderr, flush=True)
         results["dask"] = dask_scaling.run(quick)
         sections.append("## Dask scaling\n\n" + dask_scaling.markdown(results["dask"]))
+    if only == "idioms" or (only is None and every):
+        from benchmarks import idioms
+
+        print("measuring pandas idioms in unchanged functions...", file=sys.stderr, flush=True)
+        results["idioms"] = idioms.run(quick)
+        sections.append("## pandas idioms\n\n" + idioms.markdown(results["idioms"]))
     results["machine"] = _report.machine()  # after the runs: the threading layer is known
     results["wall_seconds"] = time.perf_counter() - started
     results["load"] = load.result()

@@ -19,6 +19,7 @@ rows counts the statements taken, and the result's dtype is inferred from their 
 from __future__ import annotations
 
 import dis
+import functools
 import math
 import threading
 import types
@@ -80,21 +81,28 @@ def _frozen(value: Any, what: str) -> Hashable:
     raise Decline(msg)
 
 
+@functools.lru_cache(maxsize=1024)
+def _global_names(code: types.CodeType) -> tuple[str, ...]:
+    """The global names a code object loads (read once per code object)."""
+    names = (ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL")
+    return tuple(dict.fromkeys(names))
+
+
 def _identity(func: types.FunctionType) -> Hashable:
     """The code and every value compiled code would freeze (see the module docstring)."""
     parts: list[Hashable] = [func.__code__]
     for name, cell in zip(func.__code__.co_freevars, func.__closure__ or (), strict=False):
         parts.append(_frozen(cell.cell_contents, f"the enclosing variable {name!r}"))
-    for ins in dis.get_instructions(func.__code__):
-        if ins.opname == "LOAD_GLOBAL" and ins.argval in func.__globals__:
-            value = func.__globals__[ins.argval]
+    for name in _global_names(func.__code__):
+        if name in func.__globals__:
+            value = func.__globals__[name]
             if isinstance(value, types.FunctionType) and not library_function(value):
                 msg = (
-                    f"it calls {ins.argval}(), a Python function compiled code cannot call "
+                    f"it calls {name}(), a Python function compiled code cannot call "
                     "(decorate it with @numba.njit to let it)"
                 )
                 raise Decline(msg)
-            parts.append((ins.argval, _frozen(value, f"the global {ins.argval!r}")))
+            parts.append((name, _frozen(value, f"the global {name!r}")))
     return tuple(parts)
 
 
@@ -284,8 +292,22 @@ class Hazards(NamedTuple):
     domain: bool
 
 
+#: Hazards per (code object, module globals): the bytecode is read once.
+_HAZARDS: dict[tuple[types.CodeType, int], Hazards] = {}
+
+
 def hazards(func: types.FunctionType) -> Hazards:
     """The :class:`Hazards` of a function's code (its nested code objects included)."""
+    key = (func.__code__, id(func.__globals__))
+    found = _HAZARDS.get(key)
+    if found is None:
+        found = _HAZARDS[key] = _read_hazards(func)
+        while len(_HAZARDS) > _KEEP:
+            _HAZARDS.pop(next(iter(_HAZARDS)))
+    return found
+
+
+def _read_hazards(func: types.FunctionType) -> Hazards:
     to_int = domain = False
     for code in _codes(func.__code__):
         previous = None
