@@ -285,3 +285,17 @@ def test_other_objects_methods_of_the_same_name_cost_no_full_run():
     row = stage.explain().to_frame().set_index("variant").loc[NAME]
     assert row["status"] == "compile-failed"
     assert "no pandas call ran on the first rows" in row["reason"]
+
+
+def frame_scores(df):
+    return df.apply(lambda row: row["a"] * 2.0 + row["b"] if row["a"] > 0 else row["b"], axis=1)
+
+
+def test_vp_verify_covers_the_idiom_variant_and_counts_a_decline_as_the_reference():
+    # Hypothesis frames include empty ones, where the variant gives way (NotAccelerated):
+    # the reference answers there, which is not a failure.
+    stage = vp.stage(frame_scores, inputs=vp.spec.frame({"a": "float64", "b": "float64"}))
+    report = vp.verify(stage, max_examples=30, seed=1)
+    result = {r.variant: r for r in report.results}[NAME]
+    assert result.passed and result.examples == 30
+    assert NAME in stage._dispatcher.verified()

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vecpipe.errors import VecpipeError
+from vecpipe.errors import VariantDeclined
 from vecpipe.idioms._intercept import routing
 from vecpipe.keys import describe_key, make_key
 from vecpipe.settings import get_config
@@ -43,7 +43,7 @@ WARM_ROWS = 64
 _KEEP = 64
 
 
-class NotAccelerated(VecpipeError, RuntimeError):
+class NotAccelerated(VariantDeclined):
     """A derived idiom variant could take none of the pandas calls for this input."""
 
 
