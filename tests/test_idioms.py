@@ -195,12 +195,29 @@ def test_a_call_with_nothing_taken_raises_not_accelerated_with_the_reason(frame)
         stage.variants[NAME].run(frame)
 
 
-def test_the_reference_runs_when_nothing_is_taken_and_explain_says_why(frame):
+def test_a_reason_that_holds_for_all_rows_gives_way_before_any_full_run(frame):
+    # axis=0 is declined whatever the data: the warm-up on the first rows says so, and
+    # the variant is never run on the whole input.
     stage = vp.stage(column_sums)
     pd.testing.assert_series_equal(stage(frame), column_sums(frame))
     row = stage.explain().to_frame().set_index("variant").loc[NAME]
-    assert row["status"] == "failed" and not row["chosen"]
+    assert row["status"] == "compile-failed" and not row["chosen"]
     assert "NotAccelerated" in row["reason"] and "axis=0" in row["reason"]
+
+
+def distinct_names(df):
+    return df["name"].map(lambda v: v.upper())
+
+
+def test_a_reason_of_the_data_alone_is_tried_on_the_whole_input_and_explained():
+    # Distinct on the first rows, distinct on all rows: mapping by value declines for the
+    # data, so the variant runs on the whole input, gives way, and the reference answers.
+    df = pd.DataFrame({"name": [f"n{i}" for i in range(2_000)]})
+    stage = vp.stage(distinct_names)
+    pd.testing.assert_series_equal(stage(df), distinct_names(df))
+    row = stage.explain().to_frame().set_index("variant").loc[NAME]
+    assert row["status"] == "failed" and not row["chosen"]
+    assert "2,000 distinct values of 2,000" in row["reason"]
 
 
 def test_explain_names_the_idiom_and_what_it_became(frame):

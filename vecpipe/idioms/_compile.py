@@ -206,7 +206,8 @@ class Compiled(NamedTuple):
         objects."""
         taken = {kind for kind, count in zip(self.kinds, counts, strict=True) if count}
         if "b" in taken and (missing or taken & {"i", "f"}):
-            raise Decline("booleans with numbers or NaN among the results: pandas keeps objects")
+            msg = "booleans with numbers or NaN among the results: pandas keeps objects"
+            raise Decline(msg, lasting=False)
         if taken == {"b"}:
             return np.dtype(np.bool_)
         if taken <= {"i"} and not missing:
@@ -374,13 +375,13 @@ def recheck(
                     f"{describe(func)} raises {type(exc).__name__} in Python on a row where "
                     "compiled code gives a value (NaN, an infinity or a conversion)"
                 )
-                raise Decline(msg) from None
+                raise Decline(msg, lasting=False) from None
             if not _same(value, out[i]):
                 msg = (
                     f"{describe(func)} gives {value!r} in Python where compiled code gives "
                     f"{out[i]!r} (NaN, an infinity or a conversion)"
                 )
-                raise Decline(msg)
+                raise Decline(msg, lasting=False)
     return len(rows)
 
 

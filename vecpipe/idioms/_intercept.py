@@ -33,7 +33,16 @@ Handler = Callable[["Session", Callable[..., Any], Any, tuple[Any, ...], dict[st
 
 
 class Decline(Exception):
-    """A handler cannot take this call; the message says why (shown by explain())."""
+    """A handler cannot take this call; the message says why (shown by explain()).
+
+    ``lasting``: the reason holds for every input of this kind (an argument, a function
+    that cannot be compiled, a dtype), not only for this one's data (too many distinct
+    values, an empty frame, a value Python would reject).
+    """
+
+    def __init__(self, message: str, *, lasting: bool = True) -> None:
+        super().__init__(message)
+        self.lasting = lasting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +59,7 @@ class Target:
 class Session:
     """What happened to the idioms of one routed call: notes for explain()."""
 
-    __slots__ = ("_notes", "accelerated", "busy", "calls", "declined")
+    __slots__ = ("_notes", "accelerated", "busy", "calls", "declined", "transient")
 
     def __init__(self) -> None:
         #: True while a handler, or an original method on its behalf, runs.
@@ -58,17 +67,20 @@ class Session:
         #: How many pandas calls were routed to a handler, and how many it declined.
         self.calls = 0
         self.declined = 0
+        #: How many declines were for this input's data only (see Decline.lasting).
+        self.transient = 0
         #: Whether any idiom was answered by a handler in this call.
         self.accelerated = False
         self._notes: dict[str, int] = {}
 
-    def note(self, text: str, *, accelerated: bool) -> None:
+    def note(self, text: str, *, accelerated: bool, lasting: bool = True) -> None:
         """Record what an idiom became (``"Series.map(dict) -> 7 distinct values of 20"``)."""
         self._notes[text] = self._notes.get(text, 0) + 1
         if accelerated:
             self.accelerated = True
         else:
             self.declined += 1
+            self.transient += not lasting
 
     def notes(self) -> list[str]:
         """Each distinct note once, with how many calls it covers when more than one."""
@@ -115,9 +127,15 @@ def _router(target: Target, original: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return handler(session, original, self, args, kwargs)
             except Decline as exc:
-                session.note(f"{target.label} -> pandas: {exc}", accelerated=False)
+                session.note(
+                    f"{target.label} -> pandas: {exc}", accelerated=False, lasting=exc.lasting
+                )
             except Exception as exc:  # a handler's failure is never the user's: pandas answers
-                session.note(f"{target.label} -> pandas: {_first_lines(exc, 1)}", accelerated=False)
+                session.note(
+                    f"{target.label} -> pandas: {_first_lines(exc, 1)}",
+                    accelerated=False,
+                    lasting=False,
+                )
             return original(self, *args, **kwargs)
         finally:
             session.busy = False

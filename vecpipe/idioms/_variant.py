@@ -120,15 +120,19 @@ class IdiomRun:
                 self.func(*head, **head_kwargs)
         except Exception:  # the first rows need not be a valid input
             return None
-        if session.calls:
-            return None
-        # Its 'apply', 'map'... are other objects' methods (str.replace, Pool.map): nothing
-        # to route, so no full run is spent finding that out.
-        found = ", ".join(sorted(self.idioms))
-        return (
-            f"no pandas call ran on the first rows (its {found} calls are other objects' "
-            "methods, or were not reached)"
-        )
+        if session.calls == 0:
+            # Its 'apply', 'map'... are other objects' methods (str.replace, Pool.map):
+            # nothing to route, so no full run is spent finding that out.
+            found = ", ".join(sorted(self.idioms))
+            return (
+                f"no pandas call ran on the first rows (its {found} calls are other objects' "
+                "methods, or were not reached)"
+            )
+        if not session.accelerated and not session.transient:
+            # Every call declined for a reason that holds whatever the data (a string
+            # function, axis=0, a lambda that cannot be traced): the same on all rows.
+            return f"no pandas idiom can be run faster: {'; '.join(session.notes())}"
+        return None
 
     def notes(self, key: str) -> str:
         """The notes of the latest call with this key text ("" if none)."""

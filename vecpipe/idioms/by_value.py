@@ -87,7 +87,8 @@ def _check_values(s: pd.Series) -> None:
     values = s.to_numpy()
     if dtype.kind == "f":
         if bool(np.any((values == 0) & np.signbit(values))):
-            raise Decline("the values hold -0.0, which factorizing merges with 0.0")
+            msg = "the values hold -0.0, which factorizing merges with 0.0"
+            raise Decline(msg, lasting=False)
         return
     if dtype.kind != "O":
         raise Decline(f"dtype {dtype} is not mapped by value")
@@ -96,10 +97,11 @@ def _check_values(s: pd.Series) -> None:
             "an object column holding more than text (equal values of different types, "
             "such as 1 and 1.0, would share one call)"
         )
-        raise Decline(msg)
+        raise Decline(msg, lasting=False)
     missing = values[pd.isna(values)]
     if len({type(v) for v in missing}) > 1:
-        raise Decline("missing values of several kinds (None and NaN), which would be merged")
+        msg = "missing values of several kinds (None and NaN), which would be merged"
+        raise Decline(msg, lasting=False)
 
 
 def by_value(
@@ -118,14 +120,15 @@ def by_value(
     """
     n = len(s)
     if n == 0:
-        raise Decline("an empty Series")
+        raise Decline("an empty Series", lasting=False)
     _check_values(s)
     if n > 2 * SAMPLE and s.iloc[:SAMPLE].nunique(dropna=False) > SAMPLE // 2:
-        raise Decline(f"most of the first {SAMPLE:,} values are distinct")
+        raise Decline(f"most of the first {SAMPLE:,} values are distinct", lasting=False)
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
     count = len(uniques)
     if count > MAX_DISTINCT_SHARE * n:
-        raise Decline(f"{count:,} distinct values of {n:,} (more than {MAX_DISTINCT_SHARE:.0%})")
+        msg = f"{count:,} distinct values of {n:,} (more than {MAX_DISTINCT_SHARE:.0%})"
+        raise Decline(msg, lasting=False)
     distinct = s.iloc[_first_positions(codes, count)]
     mapped = original(distinct, *args, **kwargs)
     if not isinstance(mapped, pd.Series) or len(mapped) != count:

@@ -51,7 +51,7 @@ def _python_values(s: pd.Series) -> np.ndarray:
     if dtype.kind == "f":
         return values.astype(np.float64, copy=False)
     if dtype.kind == "u" and dtype.itemsize == 8 and values.max() > _INT64_MAX:
-        raise Decline("uint64 values beyond int64")
+        raise Decline("uint64 values beyond int64", lasting=False)
     return values.astype(np.int64, copy=False)
 
 
@@ -62,7 +62,7 @@ def compiled(
     if not isinstance(func, types.FunctionType):
         raise Decline(f"{describe(func)} is not a plain Python function")
     if len(s) == 0:
-        raise Decline("an empty Series (pandas keeps its dtype)")
+        raise Decline("an empty Series (pandas keeps its dtype)", lasting=False)
     values = _python_values(s)
     compiled = compile_scalar(func, (numba.from_dtype(values.dtype),), "python")
     missing = na_action == "ignore" and values.dtype.kind == "f" and bool(np.isnan(values).any())
@@ -108,7 +108,8 @@ def _mapped(
             return by_value(session, original, s, args, kwargs, what, method)
         except Decline as not_by_value:
             msg = f"not compiled ({not_compiled}), not by value ({not_by_value})"
-            raise Decline(msg) from None
+            lasting = not_compiled.lasting and not_by_value.lasting
+            raise Decline(msg, lasting=lasting) from None
 
 
 def map_values(

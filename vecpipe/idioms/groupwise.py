@@ -716,7 +716,8 @@ def _setup(gb: Any, func: Any, what: str) -> tuple[Node, pd.Series, _Groups]:
     grouper = gb._grouper
     ngroups = grouper.ngroups
     if ngroups == 0 or (what == "transform" and len(obj) == 0):
-        raise Decline("no groups or no rows (pandas decides the empty result's form)")
+        msg = "no groups or no rows (pandas decides the empty result's form)"
+        raise Decline(msg, lasting=False)
     codes = np.ascontiguousarray(grouper.ids, dtype=np.int64)
     return node, obj, _Groups(obj.to_numpy(), codes, ngroups)
 
@@ -762,7 +763,7 @@ def transform(
     dtype = {"f": np.float64, "i": np.int64, "b": np.bool_}[node.dtype]
     if len(groups.order) < n:  # rows of dropped keys: NaN, as pandas reindexes them
         if node.dtype == "b":
-            raise Decline("booleans with dropped keys (pandas keeps objects)")
+            raise Decline("booleans with dropped keys (pandas keeps objects)", lasting=False)
         dtype = np.float64
         out = np.full(n, np.nan)
     else:

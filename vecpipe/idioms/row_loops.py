@@ -184,13 +184,13 @@ del _name
 def _values(df: pd.DataFrame) -> np.ndarray:
     """``df.values``, or Decline where pandas' rows would not hold those very values."""
     if not df.columns.is_unique:
-        raise Decline("duplicate column names (row[name] is then a Series)")
+        raise Decline("duplicate column names (row[name] is then a Series)", lasting=False)
     values = df.values
     if values.dtype == object:
         missing = pd.isna(values)
         if missing.any() and any(not isinstance(v, float) for v in values[missing]):
             # None or pd.NA: in a row of text pandas' Series reads them as NaN.
-            raise Decline("an object frame holding None or pd.NA")
+            raise Decline("an object frame holding None or pd.NA", lasting=False)
     return values
 
 

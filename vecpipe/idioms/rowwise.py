@@ -97,16 +97,17 @@ def _fields(df: pd.DataFrame, func: types.FunctionType) -> tuple[list[str], list
     """The columns to compile over, their dtypes in the rows, and Numba's error model."""
     columns = df.columns
     if not columns.is_unique:
-        raise Decline("the frame has duplicate column names")
+        raise Decline("the frame has duplicate column names", lasting=False)
     constants, attributes = _names_read(func)
     read = (constants | attributes) & {c for c in columns if isinstance(c, str)}
     shadowed = sorted(a for a in attributes & read if a in _SERIES_ATTRIBUTES)
     if shadowed:
         msg = f"it reads row.{shadowed[0]}, which is the Series attribute in pandas, not the column"
-        raise Decline(msg)
+        raise Decline(msg, lasting=False)
     fields = [c for c in columns if c in read]
     if not fields:
-        raise Decline(f"{describe(func)} reads no column by a name written in its code")
+        msg = f"{describe(func)} reads no column by a name written in its code"
+        raise Decline(msg, lasting=False)
     common = find_common_type(list(df.dtypes))
     if common in (_FLOAT64, _INT64):
         return fields, [np.dtype(common)] * len(fields), "numpy"
@@ -120,7 +121,7 @@ def _fields(df: pd.DataFrame, func: types.FunctionType) -> tuple[list[str], list
                 f"it reads column {c!r} ({df[c].dtype}), whose values are not numbers "
                 f"(or are ints beyond 2**31)"
             )
-            raise Decline(msg)
+            raise Decline(msg, lasting=False)
         dtypes.append(dtype)
     return fields, dtypes, "python"
 
@@ -166,7 +167,7 @@ def apply_rows(
         raise Decline(f"{describe(func)} is not a plain Python function")
     n = len(df)
     if n == 0:
-        raise Decline("an empty frame (pandas decides the result's form)")
+        raise Decline("an empty frame (pandas decides the result's form)", lasting=False)
     fields, dtypes, model = _fields(df, func)
     records = np.empty(n, dtype=np.dtype(list(zip(fields, dtypes, strict=True))))
     compiled = compile_scalar(func, (numba.typeof(records).dtype,), model)
