@@ -65,7 +65,7 @@ def _outcome(call):
         return None, type(exc)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(s=texts(), how=st.sampled_from(sorted(CALLS)))
 def test_by_value_equals_pandas(s, how):
     call = CALLS[how]

@@ -79,7 +79,7 @@ def _outcome(call):
         return None, type(exc)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     s=series(),
     func=st.sampled_from(FUNCTIONS),

@@ -92,7 +92,7 @@ def _outcome(call):
         return None, type(exc)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(case=grouped(), how=st.sampled_from(sorted(CALLS)))
 def test_group_lambdas_equal_pandas_exactly(case, how):
     df, options = case

@@ -100,7 +100,7 @@ def _outcome(call):
         return None, type(exc)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(func=st.sampled_from(FUNCTIONS), df=frames())
 def test_apply_axis1_equals_pandas(func, df):
     with np.errstate(all="ignore"):  # NumPy scalars warn on a division by zero
