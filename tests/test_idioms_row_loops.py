@@ -148,3 +148,19 @@ def test_the_stage_runs_the_loop_without_a_series_per_row():
     assert stage(df) == pytest.approx(total_value(df), rel=1e-12)
     assert stage.choice(df) == NAME
     assert "iterrows -> 5,000 rows read" in str(stage.explain())
+
+
+def zeroed_total(df):
+    total = 0.0
+    for _, row in df.iterrows():
+        row.qty = 0  # sets the row Series' value in pandas
+        total += row["qty"] + row["price"]
+    return total
+
+
+def test_setting_a_row_attribute_makes_the_variant_give_way_to_the_reference():
+    df = pd.DataFrame({"qty": [1, 2, 3], "price": [1.5, 2.5, 3.5]})
+    stage = vp.stage(zeroed_total)
+    assert stage(df) == zeroed_total(df)
+    row = stage.explain().to_frame().set_index("variant").loc[NAME]
+    assert row["status"] == "failed" and "AttributeError" in row["reason"]
