@@ -330,8 +330,6 @@ def markdown(result: dict[str, Any]) -> str:
     """The table for results.md and docs/performance.md."""
     rows = []
     for r in result["results"]:
-        first = r.get("first_call") or {}
-        reference = first.get("reference_timed")
         rows.append(
             (
                 f"`{r['function']}`",
@@ -341,7 +339,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"**{r['speedup']:.3g}x**" if r["speedup"] >= 10 else f"{r['speedup']:.3g}x",
                 r["chosen"],
                 r["equal"],
-                _first(first) + (f" ({fmt_time(reference)} ref.)" if reference else ""),
+                _first(r.get("first_call")),
                 _first(r.get("cold_call")),
             )
         )
@@ -354,7 +352,7 @@ def markdown(result: dict[str, Any]) -> str:
             "speedup",
             "ran",
             "result",
-            "first call (of it: reference run)",
+            "first call",
             "first call, cold",
         ],
         rows,
@@ -366,9 +364,10 @@ def markdown(result: dict[str, Any]) -> str:
     return (
         f"{result['rows']:,} rows, {result['groups']:,} groups. *first call*: a fresh process "
         "with empty wisdom (Numba's disk cache as an earlier run left it); *cold*: empty "
-        "Numba cache too. The first call includes one run of the function as written on the "
-        "whole input, or on its first 16,384 rows for chunkable stages, which the "
-        "dispatcher compares every variant with.\n\n"
+        "Numba cache too. A first call includes one run of the function as written (the "
+        "oracle every variant is compared with): on the whole input, or for chunkable "
+        "stages on the first 16,384 rows. *ran*: the variant the dispatcher chose (it "
+        "measured it faster while tuning).\n\n"
         + head
         + "\n\nWhat each idiom became (explain()):\n\n"
         + notes
