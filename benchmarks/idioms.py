@@ -326,6 +326,11 @@ def _first(entry: dict[str, Any] | None) -> str:
     return fmt_time(entry["seconds"])
 
 
+def _speedup(x: float) -> str:
+    text = f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
+    return f"**{text}**" if x >= 10 else text
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The table for results.md and docs/performance.md."""
     rows = []
@@ -336,7 +341,7 @@ def markdown(result: dict[str, Any]) -> str:
                 r["idiom"],
                 fmt_time(r["reference"]),
                 fmt_time(r["vecpipe"]),
-                f"**{r['speedup']:.3g}x**" if r["speedup"] >= 10 else f"{r['speedup']:.3g}x",
+                _speedup(r["speedup"]),
                 r["chosen"],
                 r["equal"],
                 _first(r.get("first_call")),
