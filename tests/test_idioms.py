@@ -316,3 +316,18 @@ def test_vp_verify_covers_the_idiom_variant_and_counts_a_decline_as_the_referenc
     result = {r.variant: r for r in report.results}[NAME]
     assert result.passed and result.examples == 30
     assert NAME in stage._dispatcher.verified()
+
+
+def with_value(df):
+    return df.assign(value=df.apply(lambda row: row["a"] * row["b"], axis=1))
+
+
+def with_share(df):
+    return df.assign(share=df["value"].map(lambda v: v / 2.0 if v > 0 else 0.0))
+
+
+def test_a_pipeline_of_unchanged_functions_runs_their_idiom_variants(frame):
+    pipe = vp.Pipeline([with_value, with_share])
+    out = pipe(frame)
+    pd.testing.assert_frame_equal(out, with_share(with_value(frame)), check_exact=True)
+    assert [run.variant for run in pipe.last_run] == [NAME, NAME]
