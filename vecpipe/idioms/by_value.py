@@ -129,7 +129,11 @@ def by_value(
     if count > MAX_DISTINCT_SHARE * n:
         msg = f"{count:,} distinct values of {n:,} (more than {MAX_DISTINCT_SHARE:.0%})"
         raise Decline(msg, lasting=False)
-    distinct = s.iloc[_first_positions(codes, count)]
+    # One row per distinct value, the first with it: its very value (and object), in a
+    # Series of the same dtype. Its index does not matter (the result is taken back by
+    # code), so none is taken.
+    first = _first_positions(codes, count)
+    distinct = type(s)(s.array.take(first), dtype=s.dtype, name=s.name, copy=False)
     mapped = original(distinct, *args, **kwargs)
     if not isinstance(mapped, pd.Series) or len(mapped) != count:
         raise Decline(f"it gives a {type(mapped).__name__}, not one value per row")
