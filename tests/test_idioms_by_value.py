@@ -138,3 +138,12 @@ def test_the_stage_maps_by_value_and_explain_counts_the_values(names):
     pd.testing.assert_series_equal(stage(names), tidy(names))
     assert stage.choice(names) == NAME
     assert "100 distinct values of 40,000" in str(stage.explain())
+
+
+def test_text_in_an_object_column_stays_object():
+    s = pd.Series(["a", "b", "c"] * 20, dtype=object)
+    with routing() as session:
+        got = s.replace({"a": "z"})
+    expected = s.replace({"a": "z"})
+    assert expected.dtype == object and session.accelerated
+    pd.testing.assert_series_equal(got, expected)
