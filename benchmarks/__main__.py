@@ -2,8 +2,9 @@
 
 Dispatch overhead, regret (does the dispatcher choose the fastest variant at every
 size?), verification speed, and threads against the GIL; with ``--all`` (or ``--only``)
-also the kernels against their peers, a pipeline's scaling on Dask, and C and Rust host
-programs calling an exported stage from their threads (``--only host``).
+also the kernels against their peers, a pipeline's scaling on Dask, C and Rust host
+programs calling an exported stage from their threads (``--only host``), and pandas
+idioms in unchanged functions (``--only idioms``).
 
 Writes ``results.json`` (the machine and every figure) and ``results.md`` (Markdown
 tables) to ``--out`` and prints the Markdown. vecpipe's wisdom goes to a fresh temporary
@@ -46,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("overhead", "regret", "verification", "gil", "kernels", "dask", "host"),
+        choices=(
+            "overhead", "regret", "verification", "gil", "kernels", "dask", "host", "idioms"
+        ),
         help="run one benchmark instead of all",
     )
     parser.add_argument(
@@ -131,6 +134,12 @@ def _run(quick: bool, out: Path, only: str | None, command: str, every: bool = F
         print("measuring host threads against the GIL (C and Rust)...", file=sys.stderr, flush=True)
         results["host"] = host.run(quick)
         sections.append("## Host threads and the GIL\n\n" + host.markdown(results["host"]))
+    if only == "idioms" or (only is None and every):
+        from benchmarks import idioms
+
+        print("measuring pandas idioms in unchanged functions...", file=sys.stderr, flush=True)
+        results["idioms"] = idioms.run(quick)
+        sections.append("## pandas idioms\n\n" + idioms.markdown(results["idioms"]))
     results["machine"] = _report.machine()  # after the runs: the threading layer is known
     results["wall_seconds"] = time.perf_counter() - started
     results["load"] = load.result()

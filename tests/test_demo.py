@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import vecpipe as vp
-from vecpipe.demo import add_features, load_flights, run_demo
+from vecpipe.demo import add_features, idiomatic, load_flights, run_demo
 from vecpipe.demo import flights as demo
 from vecpipe.demo.__main__ import main as demo_main
 from vecpipe.demo.report import FILES, DemoResult, StageResult, format_table
@@ -361,6 +361,30 @@ def test_demo_writes_the_report_folder(demo_run):
     assert results["equal"] is True
     assert [s["stage"] for s in results["stages"]] == STAGE_NAMES
     assert results["machine"]["cores"] >= 1
+
+
+def test_the_demo_shows_the_pandas_idiom_version_side_by_side(demo_run):
+    _, text, folder = demo_run
+    assert "the same pipeline in pandas idioms" in text
+    assert "All 8 feature columns computed by vecpipe equal the reference's" in text
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "## The same pipeline in pandas idioms" in summary
+    idioms = json.loads((folder / "results.json").read_text(encoding="utf-8"))["idioms"]
+    assert [s["stage"] for s in idioms["stages"]] == [f.stage.name for f in idiomatic.FEATURES]
+    assert all(s["equal"] for s in idioms["stages"])
+    by_stage = {s["stage"]: s for s in idioms["stages"]}
+    for name in ("distance_km", "weather_risk", "tail_miles_to_date"):  # 50-400x on 20,000
+        assert by_stage[name]["chosen"] == "auto_idioms"
+
+
+def test_the_idiom_pipeline_is_the_unchanged_functions_accelerated(flights):
+    features = idiomatic.add_features_idiomatic(flights)
+    with vp.config(mode="reference"):
+        expected = idiomatic.add_features_idiomatic(flights)
+    pd.testing.assert_frame_equal(features, expected, check_exact=True)
+    for f in idiomatic.FEATURES:
+        assert "auto_idioms" in f.stage.variants
+        assert not set(f.stage.variants) - {"auto_numba", "auto_idioms", "auto_processes"}
 
 
 def test_the_demo_command_json_prints_one_json_document(tmp_path, capsys):

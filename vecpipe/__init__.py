@@ -28,6 +28,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+import vecpipe.idioms  # noqa: F401  (registers the auto_idioms variant)
 from vecpipe.equality import EqualityPolicy, close, exact
 from vecpipe.errors import (
     BatchError,

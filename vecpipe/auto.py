@@ -24,7 +24,12 @@ import pandas as pd
 
 from vecpipe.variant import Variant, source_hash
 
-__all__ = ["auto_numba", "auto_ufuncs", "elementwise_loop"]
+__all__ = ["DERIVERS", "auto_numba", "auto_ufuncs", "derived_variants", "elementwise_loop"]
+
+#: Further derivations, registered by the packages that provide them (``vecpipe.idioms``
+#: registers the pandas idioms): each takes ``(reference, chunkable)`` and returns the
+#: variants it derives, none for a reference it does not apply to.
+DERIVERS: list[Callable[[Callable[..., Any], bool], list[Variant]]] = []
 
 #: References from these packages are library code, not pipeline code: not compiled.
 _LIBRARIES = ("numpy", "pandas", "scipy", "numba", "builtins", "math")
@@ -58,6 +63,18 @@ def auto_numba(func: Callable[..., Any]) -> Variant | None:
         options=options,
         derived=True,
     )
+
+
+def derived_variants(
+    func: Callable[..., Any], *, elementwise: bool, chunkable: bool
+) -> list[Variant]:
+    """Every variant vecpipe derives from a stage's reference, for ``Stage(auto=True)``."""
+    if elementwise:
+        return auto_ufuncs(func)
+    derived = [v for v in [auto_numba(func)] if v is not None]
+    for derive in DERIVERS:
+        derived.extend(derive(func, chunkable))
+    return derived
 
 
 # -- elementwise stages ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidArgument",
     "StageCallError",
     "UnknownVariant",
+    "VariantDeclined",
     "VariantDisqualifiedWarning",
     "VariantFailedWarning",
     "VariantMismatch",
@@ -45,6 +46,11 @@ class UnknownVariant(VecpipeError, KeyError):
 
 class StageCallError(VecpipeError, TypeError):
     """A stage was called with arguments its reference does not accept."""
+
+
+class VariantDeclined(VecpipeError, RuntimeError):
+    """A derived variant gives way on this input (nothing it derives applies to it): the
+    reference answers instead. Not a wrong answer, so verification does not count it."""
 
 
 class VariantMismatch(VecpipeError, AssertionError):

@@ -106,6 +106,14 @@ def _dropped_note(rows: list[dict[str, Any]]) -> str | None:
     )
 
 
+def _variant_notes(variant: Any, key: str, status: str) -> str:
+    """A derived variant's notes for a key (the idioms it found and what they became)."""
+    notes = getattr(variant, "notes", None)
+    if notes is None or status in ("failed", "compile-failed", "not-run"):
+        return ""
+    return str(notes(key))
+
+
 def _pinned_decision(name: str) -> Decision:
     decision = Decision("any input", "pinned", name, f"pinned to {name!r} by the user")
     decision.trials[name] = Trial(name, "pinned", source="pinned")
@@ -171,6 +179,8 @@ class Explanation:
                         if ref_seconds is not None and seconds and status != "failed"
                         else None
                     )
+                    reason = trial.reason if trial is not None else ""
+                    idiom_notes = _variant_notes(variant, decision.key, status)
                     rows.append(
                         {
                             "stage": label,
@@ -185,7 +195,13 @@ class Explanation:
                             "source": trial.source if trial is not None else decision.how,
                             "releases_gil": variant.releases_gil,
                             "parallel": variant.parallel,
-                            "reason": trial.reason if trial is not None else "",
+                            "reason": f"{idiom_notes}; {reason}"
+                            if idiom_notes and reason
+                            else idiom_notes or reason,
+                            # Beside the columns: the note column of the text table, and the
+                            # variant's own notes, printed in full under it.
+                            "note": reason,
+                            "notes": idiom_notes,
                         }
                     )
         return cls(rows, headers, notes)
@@ -235,7 +251,7 @@ class Explanation:
                     )
                     for r in rows
                 ]
-                notes = ["note"] + [r["reason"] for r in rows]
+                notes = ["note"] + [r.get("note", r["reason"]) for r in rows]
                 lines.extend(_table(table, notes))
                 dropped = _dropped_note(rows)
                 if dropped is not None:
@@ -244,6 +260,15 @@ class Explanation:
                             dropped, WIDTH, initial_indent="    ", subsequent_indent="    "
                         )
                     )
+                for r in rows:  # a derived variant's own notes (the idioms it found), in full
+                    if r.get("notes"):
+                        lines.append(f"    {r['variant']}:")
+                        for note in r["notes"].split("; "):
+                            lines.extend(
+                                textwrap.wrap(
+                                    note, WIDTH, initial_indent="      ", subsequent_indent="        "
+                                )
+                            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from vecpipe._batched import Batched
-from vecpipe.auto import auto_numba, auto_ufuncs, elementwise_loop
+from vecpipe.auto import derived_variants, elementwise_loop
 from vecpipe.dispatch import Dispatcher, check_arguments
 from vecpipe.equality import EqualityPolicy, as_policy
 from vecpipe.errors import InvalidArgument, UnknownVariant
@@ -115,8 +115,8 @@ class Stage(Batched):
             self._reference = dataclasses.replace(self._reference, run=elementwise_loop(func))
         self._variants: dict[str, Variant] = {}
         if auto:
-            derived = auto_ufuncs(func) if elementwise else [auto_numba(func)]
-            self._variants.update({v.name: v for v in derived if v is not None})
+            derived = derived_variants(func, elementwise=elementwise, chunkable=self.chunkable)
+            self._variants.update({v.name: v for v in derived})
         self._pinned: str | None = None
         try:
             self._signature: inspect.Signature | None = inspect.signature(func)

@@ -132,6 +132,9 @@ class Variant:
     compiler: Callable[[tuple[Any, ...], dict[str, Any]], Any] | None = dataclasses.field(
         default=None, repr=False
     )
+    #: What a derived variant did for a kind of input (given the decision's key text),
+    #: shown by ``explain()``: the pandas idioms it found and what each became.
+    notes: Callable[[str], str] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def compiled(self) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "DemoResult",
     "StageResult",
     "format_table",
+    "idioms_text",
     "summary_text",
     "to_json",
     "write_report",
@@ -92,11 +93,15 @@ class DemoResult:
     stages: tuple[StageResult, ...]
     decisions: str
     total_seconds: float = 0.0
+    #: The same pipeline written in pandas idioms (vecpipe.demo.idiomatic), measured the
+    #: same way (its stages take the frame: no glue); None when not run.
+    idioms: DemoResult | None = None
 
     @property
     def equal(self) -> bool:
-        """Whether every stage's accelerated output equals the reference's."""
-        return all(s.equal for s in self.stages)
+        """Whether every stage's accelerated output equals the reference's (the pandas-idiom
+        version's too)."""
+        return all(s.equal for s in self.stages) and (self.idioms is None or self.idioms.equal)
 
     @property
     def glue_seconds(self) -> float:
@@ -130,7 +135,7 @@ class DemoResult:
 
     def verdict(self) -> str:
         """One sentence: do the accelerated results equal the reference's?"""
-        if self.equal:
+        if all(s.equal for s in self.stages):
             identical = sum(s.identical for s in self.stages)
             return (
                 f"All {len(self.stages)} feature columns computed by vecpipe equal the "
@@ -158,7 +163,7 @@ def _yes_no(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "NO")
 
 
-def _table_rows(result: DemoResult) -> list[tuple[str, ...]]:
+def _table_rows(result: DemoResult, totals: bool = True) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [
         (
             "stage",
@@ -184,6 +189,22 @@ def _table_rows(result: DemoResult) -> list[tuple[str, ...]]:
                 _yes_no(s.equal),
             )
         )
+    if not totals:
+        stages = sum(s.reference_seconds for s in result.stages)
+        fast = sum(s.seconds for s in result.stages)
+        rows.append(
+            (
+                "all stages",
+                _seconds(stages),
+                "",
+                _seconds(fast),
+                _speedup(stages / fast if fast else float("inf")),
+                _seconds(sum(s.first_seconds for s in result.stages)),
+                "",
+                _yes_no(all(s.equal for s in result.stages)),
+            )
+        )
+        return rows
     rows.append(
         (
             "pandas glue",
@@ -211,7 +232,7 @@ def _table_rows(result: DemoResult) -> list[tuple[str, ...]]:
     return rows
 
 
-def format_table(result: DemoResult) -> str:
+def format_table(result: DemoResult, totals: bool = True) -> str:
     """The table the demo prints: one row per stage, then the pipeline's totals.
 
     Examples
@@ -222,11 +243,11 @@ def format_table(result: DemoResult) -> str:
     >>> print(format_table(result).splitlines()[2])
     f               2 s        numba           1 ms  2,000x   1 s         yes       yes
     """
-    rows = _table_rows(result)
+    rows = _table_rows(result, totals)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 2, "  ".join("-" * w for w in widths))
+    lines.insert(len(lines) - (2 if totals else 1), "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
@@ -251,6 +272,27 @@ def summary_text(result: DemoResult) -> str:
     )
 
 
+def idioms_text(idioms: DemoResult) -> str:
+    """The pandas-idiom version's table and totals, printed after the first version's."""
+    stages = sum(s.reference_seconds for s in idioms.stages)
+    fast = sum(s.seconds for s in idioms.stages)
+    return "\n".join(
+        [
+            "the same pipeline in pandas idioms (apply(axis=1), map, groupby transforms with "
+            "lambdas; vecpipe.demo.idiomatic), no change to its code:",
+            "",
+            format_table(idioms, totals=False),
+            "",
+            f"pandas idioms: {_seconds(stages)} as written, {_seconds(fast)} with vecpipe's "
+            f"derived variants: {_speedup(stages / fast if fast else float('inf'))} faster",
+            f"verification: {sum(s.variants_passed for s in idioms.stages)} of "
+            f"{sum(s.variants_verified for s in idioms.stages)} variants passed, in "
+            f"{_seconds(idioms.verify_seconds)}",
+            idioms.verdict(),
+        ]
+    )
+
+
 def to_json(result: DemoResult, report: Path | None = None) -> dict[str, Any]:
     """The result as plain JSON types (what ``run_demo(as_json=True)`` prints)."""
     return {
@@ -271,6 +313,7 @@ def to_json(result: DemoResult, report: Path | None = None) -> dict[str, Any]:
         "stage_speedup": result.stage_speedup,
         "verify_examples": result.verify_examples,
         "stages": [{**dataclasses.asdict(s), "speedup": s.speedup} for s in result.stages],
+        "idioms": None if result.idioms is None else to_json(result.idioms),
         "report": None if report is None else str(report),
     }
 
@@ -278,8 +321,8 @@ def to_json(result: DemoResult, report: Path | None = None) -> dict[str, Any]:
 # -- the report folder ------------------------------------------------------------------------
 
 
-def _markdown_table(result: DemoResult) -> str:
-    rows = _table_rows(result)
+def _markdown_table(result: DemoResult, totals: bool = True) -> str:
+    rows = _table_rows(result, totals)
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(c or " " for c in r) + " |" for r in rows[1:]]
     return "\n".join(lines)
@@ -335,6 +378,40 @@ def _plot_origin_delay(features: pd.DataFrame, path: Path) -> None:
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def _idioms_section(idioms: DemoResult | None) -> str:
+    if idioms is None:
+        return ""
+    stages = sum(s.reference_seconds for s in idioms.stages)
+    fast = sum(s.seconds for s in idioms.stages)
+    return f"""
+## The same pipeline in pandas idioms
+
+The same features written as pandas users write them (`vecpipe.demo.idiomatic`):
+`Series.map` with a lambda, `DataFrame.apply(f, axis=1)` reading columns by name,
+`groupby(...)[col].transform(lambda g: ...)`, `map` with a dict. No variant is written by
+hand and no line is changed: what is faster comes from `auto_idioms`, the unchanged
+function run with its pandas calls answered by vecpipe's handlers (compiled row
+functions, mapping by distinct value, group lambdas traced and run for all groups at
+once), checked against the function as written like any other variant.
+
+{_markdown_table(idioms, totals=False)}
+
+The stages: {_seconds(stages)} as written, {_seconds(fast)} with vecpipe
+({_speedup(stages / fast if fast else float("inf"))}). Verification:
+{sum(s.variants_passed for s in idioms.stages)} of
+{sum(s.variants_verified for s in idioms.stages)} variants passed `vp.verify` (generated
+frames), in {_seconds(idioms.verify_seconds)}.
+
+**{idioms.verdict()}**
+
+### Its dispatcher's decisions
+
+```
+{idioms.decisions}
+```
+"""
 
 
 def write_report(result: DemoResult, features: pd.DataFrame, out: str | os.PathLike[str]) -> Path:
@@ -412,6 +489,6 @@ keys, adding the columns) takes {_seconds(result.glue_seconds)} in both.
 ```
 {result.decisions}
 ```
-"""
+{_idioms_section(result.idioms)}"""
     (folder / "summary.md").write_text(text, encoding="utf-8")
     return folder
