@@ -264,11 +264,7 @@ class Explanation:
                     if r.get("notes"):
                         lines.append(f"    {r['variant']}:")
                         for note in r["notes"].split("; "):
-                            lines.extend(
-                                textwrap.wrap(
-                                    note, WIDTH, initial_indent="      ", subsequent_indent="        "
-                                )
-                            )
+                            lines.extend(textwrap.wrap(note, WIDTH, initial_indent=" " * 6))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
