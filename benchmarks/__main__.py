@@ -47,9 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=(
-            "overhead", "regret", "verification", "gil", "kernels", "dask", "host", "idioms"
-        ),
+        choices=("overhead", "regret", "verification", "gil", "kernels", "dask", "host", "idioms"),
         help="run one benchmark instead of all",
     )
     parser.add_argument(

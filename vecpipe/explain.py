@@ -263,8 +263,7 @@ class Explanation:
                 for r in rows:  # a derived variant's own notes (the idioms it found), in full
                     if r.get("notes"):
                         lines.append(f"    {r['variant']}:")
-                        for note in r["notes"].split("; "):
-                            lines.extend(textwrap.wrap(note, WIDTH, initial_indent=" " * 6))
+                        lines.extend(f"      {note}" for note in r["notes"].split("; "))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
