@@ -144,8 +144,18 @@ FLOAT64 = np.dtype(np.float64)
 INT64 = np.dtype(np.int64)
 
 
+def as_array(x: Any) -> np.ndarray:
+    """``x`` (an array, list or tuple) as an array, keeping a masked array's mask, which
+    :func:`_float_values` turns into NaN (``np.asarray`` would drop it silently)."""
+    return x if isinstance(x, np.ma.MaskedArray) else np.asarray(x)
+
+
 def _float_values(func: str, values: Any, what: str) -> np.ndarray:
-    """Float64 C-contiguous values of an array or Series (pd.NA becomes NaN)."""
+    """Float64 C-contiguous values of an array or Series (pd.NA becomes NaN).
+
+    A masked array's masked entries become NaN, as in ``pd.Series(masked_array)``: masked
+    means missing.
+    """
     dtype = getattr(values, "dtype", None)
     hint = (
         "; select the numeric columns first, e.g. df.select_dtypes('number')"
@@ -162,7 +172,7 @@ def _float_values(func: str, values: Any, what: str) -> np.ndarray:
                 + hint,
             )
         return np.ascontiguousarray(values.to_numpy(dtype="float64", na_value=np.nan))
-    arr = np.asarray(values)
+    arr = as_array(values)
     if arr.dtype.kind not in "biuf":
         reject(
             func,
@@ -170,6 +180,11 @@ def _float_values(func: str, values: Any, what: str) -> np.ndarray:
             arr.dtype,
             f"is the dtype of {what}, which is not numeric; pass float, int or bool data" + hint,
         )
+    if isinstance(arr, np.ma.MaskedArray):
+        # A copy: the user's data stays as it was; masked entries are missing values.
+        out = np.array(np.ma.getdata(arr), dtype=np.float64, order="C")
+        out[np.ma.getmaskarray(arr)] = np.nan
+        return out
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
@@ -198,7 +213,7 @@ def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ..
         values = np.column_stack(columns) if columns else np.empty((len(x), 0))
         return pd.DataFrame(_apply_2d(kernel, values, axis, args), index=x.index, columns=x.columns)
     if isinstance(x, np.ndarray | list | tuple):
-        arr = np.asarray(x)
+        arr = as_array(x)
         if arr.ndim == 1:
             return kernel(_float_values(func, arr, "the array"), *args)
         if arr.ndim == 2:

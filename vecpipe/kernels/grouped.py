@@ -764,8 +764,11 @@ def _factorize(
         data: Any = keys.array if isinstance(keys, pd.Series | pd.Index) else keys
         ndim = 1
     elif isinstance(keys, np.ndarray | list | tuple):
-        data = np.asarray(keys)
+        data = _core.as_array(keys)
         ndim = data.ndim
+        if isinstance(data, np.ma.MaskedArray) and ndim == 1:
+            # Masked keys are missing keys, as pd.Series(keys) has them (NaN, None).
+            data = pd.Series(data).array
     else:
         _core.reject(func, "keys", keys, "is not an array or Series; pass one key per row")
     if ndim != 1:
@@ -882,7 +885,7 @@ def prepare(
     elif isinstance(x, pd.Series):
         columns = [_core._float_values(func, x, "the Series")]
     elif isinstance(x, np.ndarray | list | tuple):
-        arr = np.asarray(x)
+        arr = _core.as_array(x)
         if arr.ndim != 1:
             _core.reject(
                 func, "x", x, f"has {arr.ndim} dimensions; pass a 1-D array, or a DataFrame"
