@@ -34,12 +34,20 @@ def _call(kernel: Any, x: Any, keys: Any = None, **change: Any) -> tuple[Any, An
     kwargs = {**kernel.kwargs, **change}
     got = kernel.function(x, *args, **kwargs)
     s = x if isinstance(x, pd.Series | pd.DataFrame) else pd.Series(x)
+    s = s.astype(s.dtype.newbyteorder("=")) if _swapped(s) else s  # pandas' windows need it
     pandas_keys = pd.Series(keys) if isinstance(keys, np.ma.MaskedArray) else keys
+    if _swapped(keys):
+        pandas_keys = keys.astype(keys.dtype.newbyteorder("="))
     pargs = (pandas_keys, *kernel.args[1:]) if _grouped(kernel) else kernel.args
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pandas' own overflow warnings
         expected = kernel.pandas(s, *pargs, **kwargs)
     return got, expected
+
+
+def _swapped(a: Any) -> bool:
+    dtype = getattr(a, "dtype", None)
+    return isinstance(dtype, np.dtype) and not dtype.isnative
 
 
 def _assert_same(got: Any, expected: Any, rtol: float = 1e-9) -> None:
@@ -110,3 +118,130 @@ def test_masked_bin_edges_are_refused(kernel):
     bins = np.ma.array([0.0, 1.0, 2.0], mask=[0, 1, 0])
     with pytest.raises(vp.InvalidArgument, match=f"(?s){kernel.name}: bins=.*masked edges"):
         kernel.function(np.arange(3.0), bins)
+
+
+# -- every way a call can run ----------------------------------------------------------------
+
+
+def _routes(kernel: Any) -> Any:
+    """Run the body once per way a call can run: on a fresh key (the dispatcher tunes),
+    and pinned to the reference and to each variant in turn (what a tuned key runs)."""
+    stage = kernel.stage
+    stage.reset()
+    yield "fresh"
+    for name in ["reference", *stage.variants]:
+        stage.pin(name)
+        try:
+            yield name
+        finally:
+            stage.unpin()
+    stage.reset()
+
+
+# -- non-native byte order ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel", REGISTRY, ids=IDS)
+@pytest.mark.parametrize("as_series", [False, True], ids=["array", "series"])
+def test_big_endian_values_and_keys(kernel, as_series):
+    values = RNG.normal(size=30).astype(">f8")
+    values[::7] = np.nan
+    key_dtypes = [">i8", ">i4", ">u2", ">f8"] if _grouped(kernel) else [None]
+    for key_dtype in key_dtypes:
+        keys = None if key_dtype is None else RNG.integers(0, 5, size=30).astype(key_dtype)
+        x = pd.Series(values, name="v") if as_series else values
+        for route in _routes(kernel):
+            got, expected = _call(kernel, x, keys)
+            if as_series and kernel.family == "grouped":
+                assert got.index.dtype == expected.index.dtype, route
+                assert got.index.dtype.isnative, route
+            _assert_same(got, expected)
+
+
+@pytest.mark.parametrize(
+    "kernel", [k for k in REGISTRY if k.family == "binning"], ids=lambda k: k.name
+)
+def test_big_endian_bins(kernel):
+    x = RNG.normal(size=30).astype(">i4")
+    bins = np.linspace(-3.0, 3.0, 7).astype(">f8")
+    _assert_same(kernel.function(x, bins), kernel.pandas(pd.Series(x), bins))
+
+
+# -- integers beyond the data and beyond int64 ----------------------------------------------
+
+HUGE = [10**18, 2**63, 10**30, np.uint64(2**64 - 1)]
+
+
+def _huge_cases(kernel: Any, n: int) -> Any:
+    """``(args, kwargs, pandas_args, pandas_kwargs)``: calls with huge ints, and a pandas
+    call that must give the same answer (pandas itself overflows from 2**31 or 2**63 on,
+    so the equivalent value is one just beyond the data)."""
+    big = n + 7
+    for h in HUGE:
+        if kernel.family == "moving":
+            yield (h,), {}, (big,), {}
+            yield (h,), {"min_periods": 2}, (big,), {"min_periods": 2}
+            yield (h,), {"min_periods": h}, (big,), {"min_periods": big}
+            if kernel.name in ("rolling_var", "rolling_std"):
+                yield (3,), {"ddof": h}, (3,), {"ddof": big}
+        elif kernel.name == "expanding_mean" or kernel.family == "ewm":
+            yield (), {**kernel.kwargs, "min_periods": h}, (), {**kernel.kwargs, "min_periods": big}
+        elif kernel.family == "fill":
+            yield (), {"limit": h}, (), {"limit": big}
+        elif kernel.name == "group_rolling_mean":
+            keys = kernel.args[0]
+            yield (keys, h), {}, (keys, big), {}
+            yield (keys, h), {"min_periods": 1}, (keys, big), {"min_periods": 1}
+            yield (keys, h), {"min_periods": h}, (keys, big), {"min_periods": big}
+
+
+HUGE_KERNELS = [k for k in REGISTRY if next(_huge_cases(k, 1), None) is not None]
+
+
+@pytest.mark.parametrize("kernel", HUGE_KERNELS, ids=lambda k: k.name)
+def test_huge_windows_and_limits_mean_the_whole_data(kernel):
+    n = 4 if kernel.name == "group_rolling_mean" else 40  # the registered keys: 4 rows
+    x = np.arange(1.0, n + 1.0)
+    x[n // 3] = np.nan
+    for args, kwargs, pandas_args, pandas_kwargs in _huge_cases(kernel, n):
+        expected = kernel.pandas(pd.Series(x), *pandas_args, **pandas_kwargs).to_numpy()
+        for route in _routes(kernel):
+            got = kernel.function(x, *args, **kwargs)
+            difference = kernel.stage.equal.compare(expected, got)
+            assert difference is None, f"{route}: {args} {kwargs}: {difference}"
+
+
+# -- error messages quote excerpts, never whole arrays --------------------------------------
+
+BIG = RNG.permutation(100_000).astype(np.float64)
+
+
+def _parameters(kernel: Any) -> list[str]:
+    import inspect
+
+    return [p for p in inspect.signature(kernel.function).parameters if p != "x"]
+
+
+@pytest.mark.parametrize("kernel", REGISTRY, ids=IDS)
+def test_refusals_quote_a_short_excerpt(kernel):
+    x = RNG.normal(size=50)
+    names = _parameters(kernel)
+    positional = [p for p in names if p in ("window", "keys", "bins")]
+    base_args = {p: a for p, a in zip(positional, kernel.args, strict=False)}
+    if "keys" in base_args:
+        base_args["keys"] = np.zeros(50, dtype=np.int64)
+    for name in names:
+        args = dict(base_args)
+        kwargs = dict(kernel.kwargs)
+        (args if name in args else kwargs)[name] = BIG
+        if name in ("com", "span", "halflife", "alpha"):
+            kwargs = {name: BIG}
+        with pytest.raises(vp.VecpipeError) as info:
+            kernel.function(x, *args.values(), **kwargs)
+        message = str(info.value)
+        assert isinstance(info.value, vp.InvalidArgument), message
+        assert f"{kernel.name}" in message and name in message, message
+        assert len(message) < 500 and "\n" not in message, message
+    with pytest.raises(vp.InvalidArgument) as info:
+        kernel.function(np.zeros((2, 50, 1000)), *base_args.values(), **kernel.kwargs)
+    assert len(str(info.value)) < 500, str(info.value)

@@ -391,7 +391,13 @@ def expanding_mean(x: Any, *, min_periods: int = 1, axis: int = 0) -> Any:
     func = "expanding_mean"
     mp = _core.check_nonnegative_int(func, "min_periods", min_periods)
     ax = _core.check_axis(func, axis)
-    return _core.apply_along(func, STAGES[func], x, ax, (mp,))
+    return _core.apply_along(func, STAGES[func], x, ax, (mp,), _fit_periods)
+
+
+def _fit_periods(n: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """More than ``n + 1`` periods as ``n + 1``: never met either, and within int64 (see
+    :func:`vecpipe.kernels._core.fit_window`)."""
+    return args if args[0] <= n + 1 else (n + 1,)
 
 
 def _pandas_cum(op: str) -> Any:

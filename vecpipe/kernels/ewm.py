@@ -337,7 +337,10 @@ def center_of_mass(func: str, com: object, span: object, halflife: object, alpha
     """The ``com`` pandas derives from exactly one of com, span, halflife and alpha."""
     if (com is None) + (span is None) + (halflife is None) + (alpha is None) != 3:
         given = (("com", com), ("span", span), ("halflife", halflife), ("alpha", alpha))
-        names = ", ".join(f"{k}={v!r}" for k, v in given if v is not None) or "none of them"
+        names = (
+            ", ".join(f"{k}={_core.excerpt(v)}" for k, v in given if v is not None)
+            or "none of them"
+        )
         msg = (
             f"vecpipe.kernels.{func}: got {names}; com, span, halflife and alpha are mutually "
             "exclusive and one is required: pass exactly one, such as com=0.5"
@@ -379,7 +382,16 @@ def _run(func: str, x: Any, decay: tuple[Any, ...], options: dict[str, Any], *ex
     ignore_na = _core.check_bool(func, "ignore_na", options["ignore_na"])
     minp = _core.check_nonnegative_int(func, "min_periods", options["min_periods"])
     ax = _core.check_axis(func, options["axis"])
-    return _core.apply_along(func, STAGES[func], x, ax, (com, adjust, ignore_na, minp, *extra))
+    args = (com, adjust, ignore_na, minp, *extra)
+    return _core.apply_along(func, STAGES[func], x, ax, args, _fit_periods)
+
+
+def _fit_periods(n: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``min_periods`` above ``n + 1`` as ``n + 1``: never met either, and within int64
+    (see :func:`vecpipe.kernels._core.fit_window`)."""
+    if args[3] <= n + 1:
+        return args
+    return (*args[:3], n + 1, *args[4:])
 
 
 def ewm_mean(

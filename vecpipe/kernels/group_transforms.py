@@ -250,6 +250,8 @@ STAGES: dict[str, vp.Stage] = {
 def _run(func: str, x: Any, keys: Any, dropna: object, *args: Any) -> Any:
     drop = _core.check_bool(func, "dropna", dropna)
     x, columns, codes, *_ = _grouped.prepare(func, x, keys, drop, need_uniques=False)
+    if args:  # group_rolling_mean's (window, min_periods): a group has at most every row
+        args = _core.fit_window(codes.shape[0], args)
     stage = STAGES[func]
     outs = [stage(values, codes, *args) for values in columns]
     if isinstance(x, pd.Series):

@@ -779,6 +779,8 @@ def _factorize(
         )
     if isinstance(data, pd.arrays.NumpyExtensionArray):
         data = data.to_numpy()
+    if isinstance(data, np.ndarray) and not data.dtype.isnative:
+        data = data.astype(data.dtype.newbyteorder("="))  # the kernels take native order
     if integers and isinstance(data, np.ndarray) and data.dtype.kind in "iu":
         if data.dtype != np.uint64:  # as int64: the kernels compile for one key dtype
             return None, data.astype(np.int64, copy=False), name, False
@@ -873,7 +875,8 @@ def prepare(
                 func,
                 "keys",
                 keys,
-                f"is not a column of x (columns: {list(x.columns)}); pass a column name "
+                f"is not a column of x (columns: {_core.excerpt(list(x.columns))}); pass a "
+                "column name "
                 "or one key per row",
             )
         keys, x = x[keys], x.drop(columns=[keys])
@@ -899,6 +902,8 @@ def prepare(
     dtype = None if uniques is not None else getattr(keys, "dtype", None)
     if uniques is None and dtype is None:  # integer keys in a list
         dtype = np.asarray(keys).dtype
+    if isinstance(dtype, np.dtype) and not dtype.isnative:  # the result's keys: native
+        dtype = dtype.newbyteorder("=")
     return Grouping(x, columns, np.ascontiguousarray(codes), uniques, key_name, dropped, dtype)
 
 

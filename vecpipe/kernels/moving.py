@@ -520,7 +520,7 @@ def _run(func: str, x: Any, window: int, min_periods: int | None, axis: int, *ex
     w = _core.check_window(func, window)
     mp = _core.check_min_periods(func, min_periods, w)
     ax = _core.check_axis(func, axis)
-    return _core.apply_along(func, STAGES[func], x, ax, (w, mp, *extra))
+    return _core.apply_along(func, STAGES[func], x, ax, (w, mp, *extra), _core.fit_window)
 
 
 def rolling_sum(x: Any, window: int, *, min_periods: int | None = None, axis: int = 0) -> Any:
