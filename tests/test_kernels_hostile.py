@@ -246,3 +246,54 @@ def test_refusals_quote_a_short_excerpt(kernel):
     with pytest.raises(vp.InvalidArgument) as info:
         kernel.function(np.zeros((2, 50, 1000)), *base_args.values(), **kernel.kwargs)
     assert len(str(info.value)) < 500, str(info.value)
+
+
+# -- the kernels' own index arithmetic: any int64 window, called on the stage directly ------
+
+INT64_MAX = 2**63 - 1
+WINDOWED = [k for k in REGISTRY if k.family == "moving" or k.name == "group_rolling_mean"]
+
+
+@pytest.mark.parametrize("kernel", WINDOWED, ids=lambda k: k.name)
+def test_variants_take_any_int64_window(kernel):
+    # Longer than two of the parallel variants' chunks (64K values), so that a window's
+    # arithmetic there (8 * window, chunk bounds) is exercised; the public functions
+    # bring such windows to the length + 1 first, the stages must not need it.
+    # 10**18 and 2**60 - 1 are the windows whose 8x fits int64 and whose 16x (or chunk
+    # bounds) does not: the parallel loops then ran no chunk and returned unwritten memory.
+    extra = [(1,), (INT64_MAX,)] if kernel.name in ("rolling_var", "rolling_std") else [()]
+    windows = [(10**18, None), (2**60 - 1, 1), (2**62, 5), (INT64_MAX, None), (2**61, INT64_MAX)]
+    for n, (window, periods) in [(n, w) for n in (40, 150_000) for w in windows]:
+        x = RNG.normal(size=n)
+        x[RNG.random(n) < 0.1] = np.nan
+        lead = (RNG.integers(0, 3, size=n),) if _grouped(kernel) else ()
+        for tail in extra:
+            fitted = vp.kernels._core.fit_window(n, (window, periods, *tail))
+            expected = kernel.stage.reference(x, *lead, *fitted)
+            for name, variant in kernel.stage.variants.items():
+                got = variant.run(x, *lead, window, periods, *tail)
+                difference = kernel.stage.equal.compare(expected, got)
+                assert difference is None, f"{name} {window} {periods} {tail}: {difference}"
+
+
+@pytest.mark.parametrize("com", [1e17, 1e20, 1e300])
+def test_ewm_parallel_split_with_a_decay_too_slow_to_count(com):
+    # The parallel mean splits at cold starts that need ~44/alpha observations: with
+    # com = 1e20 that count overflowed int64 and the chunks started from nothing.
+    from vecpipe.kernels.ewm import ewm_mean_stage
+
+    x = RNG.normal(size=200_000)
+    expected = ewm_mean_stage.reference(x, com)
+    for name, variant in ewm_mean_stage.variants.items():
+        difference = ewm_mean_stage.equal.compare(expected, variant.run(x, com))
+        assert difference is None, f"{name}: {difference}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 1 / decay: pandas' com is inf too
+        expected = pd.Series(x).ewm(halflife=1e300).mean().to_numpy()
+        for name in ewm_mean_stage.variants:
+            ewm_mean_stage.pin(name)
+            try:
+                got = vp.kernels.ewm_mean(x, halflife=1e300)
+            finally:
+                ewm_mean_stage.unpin()
+            assert ewm_mean_stage.equal.compare(expected, got) is None, name

@@ -156,9 +156,14 @@ def _memory(com):
     (the old weights are at most ``1 / alpha`` against the new value's 1, or ``1 - alpha``
     against ``alpha`` with ``adjust=False``; missing values between observations only
     shrink them); the count uses the looser ``1 / (1 + alpha)`` per observation, a margin
-    on top (466 observations for ``alpha=0.1`` where 421 would do)."""
+    on top (466 observations for ``alpha=0.1`` where 421 would do). A decay so slow that
+    the count would not fit an int64 (``com`` above about 1e17; infinite from a huge
+    halflife, where ``alpha`` is 0) counts 2**40: chunks of 8x that, so one chunk, the
+    serial loop."""
     alpha = 1.0 / (1.0 + com)
-    return int(np.ceil(64.0 * np.log(2.0) / np.log1p(alpha)))
+    if alpha <= 0.0:
+        return 1 << 40
+    return int(np.ceil(min(64.0 * np.log(2.0) / np.log1p(alpha), 2.0**40)))
 
 
 @numba.njit(nogil=True, cache=True)

@@ -75,8 +75,9 @@ def _minp(window, min_periods):
 
 @numba.njit(nogil=True, cache=True)
 def _chunk(n, window):
-    """Chunk length for the parallel variants: long enough that overlap costs little."""
-    return max(_MIN_CHUNK, 8 * window, (n + 63) // 64)
+    """Chunk length for the parallel variants: long enough that overlap costs little.
+    (A window longer than the data counts as the data: ``8 * window`` must not overflow.)"""
+    return max(_MIN_CHUNK, 8 * min(window, n), (n + 63) // 64)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -266,7 +267,7 @@ def _extreme_core(is_max: bool) -> Any:
         nobs = 0
         b = start
         while b < hi:
-            e = min(b + window, hi)
+            e = b + min(window, hi - b)  # not b + window: a huge window would overflow
             m = e - b
             for j in range(m):
                 v = x[b + j]
