@@ -360,9 +360,12 @@ def center_of_mass(func: str, com: object, span: object, halflife: object, alpha
         if span is not None
         else ("halflife", halflife)
     )
-    if not _is_real(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+    try:  # an int beyond float's range (10**400) overflows here
+        v = float(value) if _is_real(value) else math.nan  # type: ignore[arg-type]
+    except OverflowError:
+        v = math.nan
+    if not math.isfinite(v):
         _core.reject(func, name, value, "is not a finite real number; pass a float")
-    v = float(value)  # type: ignore[arg-type]
     if name == "com":
         if v < 0:
             _core.reject(func, name, value, "must satisfy com >= 0")
@@ -375,7 +378,8 @@ def center_of_mass(func: str, com: object, span: object, halflife: object, alpha
         if v <= 0:
             _core.reject(func, name, value, "must satisfy halflife > 0")
         decay = 1 - np.exp(np.log(0.5) / v)
-        return float(1 / decay - 1)
+        with np.errstate(divide="ignore"):  # a huge halflife: decay 0, com inf, as pandas
+            return float(1 / decay - 1)
     if not 0 < v <= 1:
         _core.reject(func, name, value, "must satisfy 0 < alpha <= 1")
     return (1 - v) / v

@@ -787,7 +787,16 @@ def _factorize(
     elif isinstance(data, np.ndarray) and data.dtype.kind in "iub":
         uniques, codes = _integer_codes(data, need_uniques)
         return uniques, codes, name, False
-    factorized: tuple[Any, Any] = pd.factorize(data, sort=True, use_na_sentinel=True)
+    try:
+        factorized: tuple[Any, Any] = pd.factorize(data, sort=True, use_na_sentinel=True)
+    except TypeError as exc:  # pandas' groupby refuses them too
+        _core.reject(
+            func,
+            "keys",
+            keys,
+            f"holds keys that cannot be sorted together ({exc}); pass keys of one type, "
+            "e.g. keys.astype(str)",
+        )
     codes = np.asarray(factorized[0], dtype=np.int64)
     uniques = factorized[1]
     missing = bool((codes < 0).any())
