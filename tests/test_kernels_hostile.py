@@ -477,3 +477,63 @@ def test_a_tuned_key_gives_what_a_fresh_key_gives(name, tune, odd):
         assert _same_result(kernel, fresh[1], tuned[1]) is None
     if name.startswith("rolling") and "min_periods" not in odd[1]:
         assert np.isnan(tuned[1]).all()  # pandas: more periods than rows are never met
+
+
+# -- keys as a Series: aligned on x's index, as pandas aligns them --------------------------
+
+GROUP_KERNELS = [k for k in REGISTRY if _grouped(k)]
+VALUES_12 = pd.Series(RNG.normal(size=12), index=pd.Index(range(100, 112)), name="v")
+KEY_VALUES = RNG.integers(0, 3, size=12)
+ALIGNED_KEYS = {
+    "reversed": pd.Series(KEY_VALUES, index=VALUES_12.index[::-1], name="k"),
+    "shuffled": pd.Series(KEY_VALUES, index=RNG.permutation(VALUES_12.index)),
+    "some-labels-missing": pd.Series(KEY_VALUES, index=[*VALUES_12.index[:9], 1, 2, 3]),
+    "more-labels": pd.Series(
+        np.r_[KEY_VALUES, [7, 7]], index=[*VALUES_12.index[::-1], 5, 6], name="k"
+    ),
+    "fewer-labels": pd.Series(KEY_VALUES[:8], index=VALUES_12.index[4:]),
+    "string-keys": pd.Series(np.array(list("abcabcabcabc")), index=VALUES_12.index[::-1]),
+    "same-index": pd.Series(KEY_VALUES, index=VALUES_12.index),
+}
+
+
+@pytest.mark.parametrize("frame", [False, True], ids=["series", "frame"])
+@pytest.mark.parametrize("case", list(ALIGNED_KEYS))
+@pytest.mark.parametrize("kernel", GROUP_KERNELS, ids=lambda k: k.name)
+def test_series_keys_are_aligned_on_the_index(kernel, case, frame):
+    keys = ALIGNED_KEYS[case]
+    x = VALUES_12.to_frame() if frame else VALUES_12
+    got, expected = _call(kernel, x, keys)
+    if kernel.family == "grouped":
+        assert [str(k) for k in got.index] == [str(k) for k in expected.index]
+        assert got.index.name == expected.index.name
+    else:
+        assert got.index.equals(expected.index)
+    _assert_same(got, expected)
+
+
+@pytest.mark.parametrize("kernel", GROUP_KERNELS, ids=lambda k: k.name)
+def test_keys_that_cannot_be_aligned_are_refused(kernel):
+    x = pd.Series(np.arange(4.0))
+    duplicated = pd.Series([0, 1, 0, 1], index=[0, 0, 1, 2])
+    with pytest.raises(ValueError, match="duplicate labels"):
+        kernel.pandas(x, duplicated, *kernel.args[1:], **kernel.kwargs)  # pandas refuses too
+    with pytest.raises(vp.InvalidArgument, match=f"{kernel.name}: keys=.*duplicate labels"):
+        kernel.function(x, duplicated, *kernel.args[1:], **kernel.kwargs)
+    # an array has no index to align keys with: pairing by position must be asked for
+    keys = pd.Series([0, 1, 0, 1], index=[3, 2, 1, 0])
+    with pytest.raises(vp.InvalidArgument, match=f"{kernel.name}: keys=.*to_numpy"):
+        kernel.function(np.arange(4.0), keys, *kernel.args[1:], **kernel.kwargs)
+    expected = kernel.function(np.arange(4.0), keys.to_numpy(), *kernel.args[1:], **kernel.kwargs)
+    _assert_same(
+        kernel.function(
+            np.arange(4.0), keys.reset_index(drop=True), *kernel.args[1:], **kernel.kwargs
+        ),
+        expected,
+    )
+    # x's own index may repeat labels: keys with that very index pair by position
+    x = pd.Series(np.arange(4.0), index=[0, 0, 1, 2])
+    same = pd.Series([0, 1, 0, 1], index=x.index)
+    got = kernel.function(x, same, *kernel.args[1:], **kernel.kwargs)
+    by_position = kernel.function(x.to_numpy(), same.to_numpy(), *kernel.args[1:], **kernel.kwargs)
+    _assert_same(got, by_position)

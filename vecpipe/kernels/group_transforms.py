@@ -267,9 +267,10 @@ _PARAMETERS = """x : 1-D array, Series or DataFrame
         Numeric data (integers, bools and nullable dtypes become float64; pd.NA becomes
         NaN). A DataFrame runs column by column with the same keys.
     keys : 1-D array, Series, Categorical or column name
-        One key per row, matched by position: integers, floats, strings or categories,
-        in any order; with a DataFrame ``x``, the name of one of its columns (then left
-        out of the values).
+        One key per row: integers, floats, strings or categories, in any order; arrays
+        pair with the rows by position, a Series by label as in pandas (aligned on
+        ``x``'s index; with an array ``x``, only a Series with the default index); with
+        a DataFrame ``x``, the name of one of its columns (then left out of the values).
     dropna : bool, default True
         True gives NaN to rows whose key is missing; False makes them one more group."""
 

@@ -845,6 +845,39 @@ def _integer_codes(keys: np.ndarray, need_uniques: bool) -> tuple[np.ndarray | N
     return (present + lo).astype(dtype), keys if own else codes
 
 
+def _aligned(func: str, x: Any, keys: pd.Series) -> pd.Series:
+    """Keys paired with ``x``'s rows as pandas pairs them: by label, not position.
+
+    As ``Series.groupby(keys)``: keys with ``x``'s index are taken as they are; others are
+    aligned on it (``keys.reindex(x.index)``: a row whose label keys lack gets a missing
+    key), and keys whose index has duplicate labels cannot be aligned (pandas raises
+    too). An array ``x`` has no index to align on: keys must then have the default
+    ``RangeIndex``, or the caller pairs them by position explicitly (``keys.to_numpy()``).
+    """
+    if isinstance(x, pd.Series | pd.DataFrame):
+        if keys.index.equals(x.index):
+            return keys
+        if not keys.index.is_unique:
+            _core.reject(
+                func,
+                "keys",
+                keys,
+                "has an index with duplicate labels and another index than x's, so its rows "
+                "cannot be aligned with x's (pandas refuses too); pass keys with x's index, "
+                "or keys.to_numpy() to pair them by position",
+            )
+        return keys.reindex(x.index)
+    if keys.index.equals(pd.RangeIndex(len(keys))):
+        return keys
+    _core.reject(
+        func,
+        "keys",
+        keys,
+        "is a Series with an index, but x is an array, which has none to align it with; "
+        "pass keys.to_numpy() to pair them by position, or x as a Series with keys' index",
+    )
+
+
 class Grouping(NamedTuple):
     """A group-by's input, ready for its stages (see :func:`prepare`)."""
 
@@ -905,6 +938,8 @@ def prepare(
         columns = [_core._float_values(func, arr, "the array")]
     else:
         _core.reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
+    if isinstance(keys, pd.Series):
+        keys = _aligned(func, x, keys)
     uniques, codes, key_name, dropped = _factorize(
         func, keys, len(x), dropna, need_uniques, integers
     )
@@ -961,9 +996,11 @@ _DOC = """{title}, as ``pd.Series(x).groupby(keys, dropna=dropna).{op}()``.
         Numeric data (integers, bools and nullable dtypes become float64; pd.NA becomes
         NaN). NaN values are skipped.{note} A DataFrame runs column by column.
     keys : 1-D array, Series, Categorical or column name
-        One key per row, matched by position: integers, floats, strings or categories;
-        with a DataFrame ``x``, the name of one of its columns (then left out of the
-        values, as ``df.groupby("k").{op}()``).
+        One key per row: integers, floats, strings or categories; arrays pair with the
+        rows by position, a Series by label as in pandas (aligned on ``x``'s index; with
+        an array ``x``, only a Series with the default index); with a DataFrame ``x``,
+        the name of one of its columns (then left out of the values, as
+        ``df.groupby("k").{op}()``).
     dropna : bool, default True
         True drops rows whose key is missing; False keeps them as a last group.
     return_keys : bool, default False
