@@ -537,3 +537,69 @@ def test_keys_that_cannot_be_aligned_are_refused(kernel):
     got = kernel.function(x, same, *kernel.args[1:], **kernel.kwargs)
     by_position = kernel.function(x.to_numpy(), same.to_numpy(), *kernel.args[1:], **kernel.kwargs)
     _assert_same(got, by_position)
+
+
+# -- sums that overflow: ±inf or NaN where pandas has them ----------------------------------
+
+HUGE_VALUES = [1e308, -1e308, 1e307, -5e307, 8e307, 1.0, -2.0, 0.0, np.nan, np.inf, -np.inf]
+_OVERFLOW_RNG = np.random.default_rng(11)
+OVERFLOWING = [
+    (_OVERFLOW_RNG.choice(HUGE_VALUES, size=n), _OVERFLOW_RNG.integers(0, 3, size=n))
+    for n in _OVERFLOW_RNG.integers(1, 40, size=40)
+]
+# Long inputs: overflows across a parallel chunk boundary (chunks of 64K rows) and inside
+# a chunk, and chunks after them that start afresh (pandas' sum stays NaN).
+CHUNK_EDGES = (65536, 150_000)
+
+
+def _long_overflow(pattern: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=300_000)
+    for edge in CHUNK_EDGES:
+        x[edge - 2 : edge - 2 + len(pattern)] = pattern
+    return x, rng.integers(0, 5, size=x.size)
+
+
+def _assert_same_overflow(expected: Any, got: Any, what: str) -> None:
+    """The same NaN and ±inf, and finite values within 1e-9 of the largest magnitude (a
+    compensated sum and pandas' plain one differ by rounding at 1e308)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    assert got.shape == expected.shape, what
+    special = ~np.isfinite(expected)
+    np.testing.assert_array_equal(got[special], expected[special], err_msg=what)
+    assert np.isfinite(got[~special]).all(), what
+    scale = np.abs(expected[~special]).max(initial=1.0)
+    np.testing.assert_allclose(got[~special], expected[~special], rtol=1e-9, atol=1e-9 * scale)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    "kernel", [k for k in REGISTRY if k.family != "binning"], ids=lambda k: k.name
+)
+def test_overflowing_values_give_pandas_inf_and_nan(kernel):
+    inputs = [
+        *OVERFLOWING,
+        *(_long_overflow(p) for p in ([1e308, 1e308], [9e307, 9e307, -1e308, -1e308, 5.0])),
+    ]
+    for x, keys in inputs:
+        args = (keys, *kernel.args[1:]) if _grouped(kernel) else kernel.args
+        expected = kernel.pandas(pd.Series(x), *args, **kernel.kwargs)
+        for route in ["reference", *kernel.stage.variants]:
+            kernel.stage.pin(route)
+            try:
+                got = kernel.function(x, *args, **kernel.kwargs)
+            finally:
+                kernel.stage.unpin()
+            _assert_same_overflow(expected, got, f"{route} on {x.size} values")
+
+
+def test_group_sum_overflow_is_inf_after_tuning():
+    # the issue's case: pandas resets a compensation that is not finite (GH#60303), so a
+    # sum that overflows is ±inf, not inf - inf
+    from vecpipe.kernels import group_sum
+
+    keys = np.array([0, 1, 0, 1, 0, 1])
+    group_sum(RNG.normal(size=6), keys)  # tunes the key
+    x = np.array([1e308, -1e308, 1e308, -1e308, 5.0, 1.0])
+    np.testing.assert_array_equal(group_sum(x, keys), [np.inf, -np.inf])

@@ -152,6 +152,12 @@ def _cumsum_parallel(x, skipna=True):
     for k in numba.prange(chunks):
         lo = k * size
         sums[k], comps[k] = _cumsum_core(x, lo, min(n, lo + size), out, skipna, -0.0, 0.0, False)
+    if not np.isfinite(sums).all():
+        # A chunk's own sum overflowed or met an infinity or NaN: from its total alone, an
+        # overflow cannot be told from an infinity (inf + -inf is NaN for one, not for
+        # the other), so the carries would be wrong; one pass instead.
+        _cumsum_core(x, 0, n, out, skipna, -0.0, 0.0, True)
+        return out
     s = -0.0
     c = 0.0
     for k in range(chunks):  # carries: sums[k] becomes the total before chunk k

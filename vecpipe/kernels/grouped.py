@@ -93,6 +93,17 @@ def _kahan(s, c, v):
 
 
 @numba.njit(nogil=True, cache=True)
+def _kahan_sum(s, c, v):
+    """pandas' group_sum step (3.x): as :func:`_kahan`, but the compensation is reset
+    whenever it is not finite, so a sum that overflows stays ±inf (GH#53606, GH#60303)
+    where the mean's step (pandas' group_mean resets only a NaN) turns it into NaN."""
+    y = v - c
+    t = s + y
+    comp = t - s - y
+    return t, comp if np.isfinite(comp) else 0.0
+
+
+@numba.njit(nogil=True, cache=True)
 def _welford(mean, m2, count, v):
     """pandas' group_var step: ``(mean, m2)`` after the ``count``-th value ``v``."""
     new = mean + (v - mean) / count
@@ -364,7 +375,7 @@ def _update(x, keys, lo, hi, op, acc, base):
         elif op == _PROD:
             acc[g, 0] = a * v
         elif op == _SUM:
-            acc[g, 0], acc[g, 1] = _kahan(a, acc[g, 1], v)
+            acc[g, 0], acc[g, 1] = _kahan_sum(a, acc[g, 1], v)
         elif op == _MEAN:
             acc[g, 2] += 1.0
             acc[g, 0], acc[g, 1] = _kahan(a, acc[g, 1], v)

@@ -135,6 +135,10 @@ def _sum_core(x, window, minp, lo, hi, out, mean):
         else:
             result = np.nan
         out[i] = result
+    # Whether the running sum ended finite. One that overflowed stays NaN in pandas (its
+    # compensation becomes inf - inf) to the end of the series: a chunk that started
+    # afresh after it would give numbers there (see the parallel variants).
+    return np.isfinite(sum_x) and np.isfinite(comp_add) and np.isfinite(comp_rem)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -180,11 +184,27 @@ def _var_step(x, i, start, window, state, inv_full, inv_less):
 
 
 @numba.njit(nogil=True, cache=True)
+def _var_finite(state):
+    """Whether a lane's running mean, sum of squares and compensations are finite: once
+    a sum of squares overflows, pandas' one lane stays NaN (its compensation is inf - inf)
+    where a lane started afresh would give numbers (see ``_var_chunks``)."""
+    _, mean_x, ssqdm, comp_add, comp_rem, _, _ = state
+    return (
+        np.isfinite(mean_x)
+        and np.isfinite(ssqdm)
+        and np.isfinite(comp_add)
+        and np.isfinite(comp_rem)
+    )
+
+
+@numba.njit(nogil=True, cache=True)
 def _var_value(state, window, minp, ddof, root, inv_out):
     """A lane's result now, as pandas' ``calc_var`` (and ``zsqrt`` for std)."""
     nobs, _, ssqdm, _, _, same, _ = state
     if nobs >= minp and nobs > ddof:
-        if nobs == 1 or same >= nobs:
+        # A sum of squares that overflowed (inf, then NaN once the value leaves) stays
+        # so in pandas, constant windows included: no exact 0 for those.
+        if nobs == 1 or (same >= nobs and np.isfinite(ssqdm)):
             result = 0.0
         else:
             result = ssqdm * (inv_out if nobs == window else 1.0 / (nobs - ddof))
@@ -225,6 +245,7 @@ def _var_core(x, window, minp, lo, mid, hi, out, ddof, root):
         b = _var_step(x, k, b_start, window, b, inv_full, inv_less)
         if k >= mid:
             out[k] = _var_value(b, window, minp, ddof, root, inv_out)
+    return _var_finite(a) and _var_finite(b)
 
 
 def _extreme_core(is_max: bool) -> Any:
@@ -336,10 +357,14 @@ def _rolling_sum_parallel(x, window, min_periods=None):
     n = x.shape[0]
     out = _alloc.empty(n)
     size = _chunk(n, window)
-    for c in numba.prange((n + size - 1) // size):
-        _sum_core(
+    chunks = (n + size - 1) // size
+    finite = np.ones(chunks, dtype=np.bool_)
+    for c in numba.prange(chunks):
+        finite[c] = _sum_core(
             x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, False
         )
+    if not finite.all():  # a sum overflowed: pandas' NaN from there on, in one pass
+        _sum_core(x, window, _minp(window, min_periods), 0, n, out, False)
     return out
 
 
@@ -361,10 +386,14 @@ def _rolling_mean_parallel(x, window, min_periods=None):
     n = x.shape[0]
     out = _alloc.empty(n)
     size = _chunk(n, window)
-    for c in numba.prange((n + size - 1) // size):
-        _sum_core(
+    chunks = (n + size - 1) // size
+    finite = np.ones(chunks, dtype=np.bool_)
+    for c in numba.prange(chunks):
+        finite[c] = _sum_core(
             x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, True
         )
+    if not finite.all():  # a sum overflowed: pandas' NaN from there on, in one pass
+        _sum_core(x, window, _minp(window, min_periods), 0, n, out, True)
     return out
 
 
@@ -396,9 +425,12 @@ def _pair(n, window, c):
 @numba.njit(nogil=True, cache=True)
 def _var_chunks(x, window, minp, out, ddof, root):
     n = x.shape[0]
+    finite = True
     for c in range(_pairs(n, window)):
         lo, mid, hi = _pair(n, window, c)
-        _var_core(x, window, minp, lo, mid, hi, out, ddof, root)
+        finite &= _var_core(x, window, minp, lo, mid, hi, out, ddof, root)
+    if not finite:  # a sum of squares overflowed: pandas' one lane, NaN from there on
+        _var_core(x, window, minp, 0, n, n, out, ddof, root)
 
 
 @rolling_var_stage.variant("numba")
@@ -412,9 +444,13 @@ def _rolling_var_numba(x, window, min_periods=None, ddof=1):
 def _rolling_var_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
-    for c in numba.prange(_pairs(n, window)):
+    pairs = _pairs(n, window)
+    finite = np.ones(pairs, dtype=np.bool_)
+    for c in numba.prange(pairs):
         lo, mid, hi = _pair(n, window, c)
-        _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, False)
+        finite[c] = _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, False)
+    if not finite.all():  # a sum of squares overflowed: pandas' one lane (_var_chunks)
+        _var_core(x, window, _minp(window, min_periods), 0, n, n, out, ddof, False)
     return out
 
 
@@ -435,9 +471,13 @@ def _rolling_std_numba(x, window, min_periods=None, ddof=1):
 def _rolling_std_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
-    for c in numba.prange(_pairs(n, window)):
+    pairs = _pairs(n, window)
+    finite = np.ones(pairs, dtype=np.bool_)
+    for c in numba.prange(pairs):
         lo, mid, hi = _pair(n, window, c)
-        _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, True)
+        finite[c] = _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, True)
+    if not finite.all():  # a sum of squares overflowed: pandas' one lane (_var_chunks)
+        _var_core(x, window, _minp(window, min_periods), 0, n, n, out, ddof, True)
     return out
 
 
