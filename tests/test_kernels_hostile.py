@@ -372,6 +372,9 @@ def _odd_call(draw: Any, kernel: Any) -> dict[str, Any]:
             keys[:] = elements
             if kind in ("int", "float"):
                 keys = keys.astype(np.int64 if kind == "int" else np.float64)
+            if draw(st.integers(0, 3)) == 0:  # a Series of keys, aligned by label
+                labels = draw(st.permutations(range(10, 10 + size)))
+                keys = pd.Series(keys, index=labels)
             call["keys"] = keys
         elif name == "bins":
             edges = draw(st.lists(VALUES, max_size=6))
@@ -386,6 +389,8 @@ def _odd_call(draw: Any, kernel: Any) -> dict[str, Any]:
                 call[name] = draw(ODD)
         elif draw(st.integers(0, 3)) == 0:
             call[name] = draw(ODD_BOOLS)
+    if draw(st.integers(0, 3)) == 0:  # a Series, its index from 10
+        call["x"] = pd.Series(call["x"], index=range(10, 10 + n), name="v")
     if kernel.family == "ewm":
         decays = draw(st.lists(st.sampled_from(["com", "span", "halflife", "alpha"]), max_size=2))
         for name in decays or ["com"]:
@@ -632,3 +637,21 @@ def test_rolling_var_after_a_large_value_leaves_the_window(kernel, spike):
             got = variant.run(x, window, None, 1)
             difference = kernel.stage.equal.compare(expected, got)
             assert difference is None, f"{name}, {x.size} values: {difference}"
+
+
+@pytest.mark.parametrize(
+    "kernel", [k for k in HUGE_KERNELS if k.family != "group_transforms"], ids=lambda k: k.name
+)
+def test_huge_arguments_along_either_axis(kernel):
+    # every lane of a 2-D array or DataFrame has the length along the axis: 5 along rows
+    a = RNG.normal(size=(5, 3))
+    a[1, 2] = np.nan
+    for axis, n in ((0, 5), (1, 3)):
+        for args, kwargs, pandas_args, pandas_kwargs in _huge_cases(kernel, n):
+            if pandas_args and pandas_args[0] == 10**18:
+                continue  # pandas' own values: the 1-D test
+            got = kernel.function(a, *args, axis=axis, **kwargs)
+            want = kernel.function(a, *pandas_args, axis=axis, **pandas_kwargs)
+            np.testing.assert_array_equal(got, want)
+            frame = kernel.function(pd.DataFrame(a), *args, axis=axis, **kwargs)
+            np.testing.assert_array_equal(frame.to_numpy(), want)
