@@ -85,8 +85,9 @@ _EXCERPT_CHARS = 160
 
 def excerpt(value: object) -> str:
     """A short, one-line repr of ``value`` for a message: an array shows its first and last
-    few values, its shape and dtype; a Series or DataFrame its size and dtypes; anything
-    else is cut short. A message never quotes a whole array (10^7 values, or one per row)."""
+    three values and its shape; a Series or DataFrame its size (and a Series its dtype and
+    name); anything else is cut short (``reprlib``, then 160 characters). A message never
+    quotes a whole array (10^7 values, or one per row)."""
     if isinstance(value, np.ndarray):
         with np.printoptions(threshold=6, edgeitems=3, linewidth=1000):
             text = repr(value)
