@@ -11,6 +11,7 @@ that table, so a kernel added there is tested and benchmarked.
 from __future__ import annotations
 
 import numbers
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -74,9 +75,44 @@ def register(*specs: KernelSpec) -> None:
 # -- argument checks ------------------------------------------------------------------------
 
 
+_EXCERPT = reprlib.Repr()
+_EXCERPT.maxlist = _EXCERPT.maxtuple = _EXCERPT.maxset = 6
+_EXCERPT.maxdict = 4
+_EXCERPT.maxstring = 60
+_EXCERPT.maxother = 80
+_EXCERPT_CHARS = 160
+
+
+def excerpt(value: object) -> str:
+    """A short, one-line repr of ``value`` for a message: an array shows its first and last
+    three values and its shape; a Series or DataFrame its size (and a Series its dtype and
+    name); anything else is cut short (``reprlib``, then 160 characters). A message never
+    quotes a whole array (10^7 values, or one per row)."""
+    if isinstance(value, np.ndarray):
+        with np.printoptions(threshold=6, edgeitems=3, linewidth=1000):
+            text = repr(value)
+        if value.size > 6 and "shape=" not in text:  # NumPy < 2.2 prints no shape
+            text = f"{text} (shape {value.shape})"
+    elif isinstance(value, pd.Series | pd.Index):
+        kind = type(value).__name__
+        text = f"<{kind} of {len(value)} values, dtype {value.dtype}, name {value.name!r}>"
+    elif isinstance(value, pd.DataFrame):
+        text = f"<DataFrame of {value.shape[0]} rows x {value.shape[1]} columns>"
+    else:
+        text = _EXCERPT.repr(value)
+    text = " ".join(text.split())  # one line
+    if len(text) > _EXCERPT_CHARS:
+        text = text[: _EXCERPT_CHARS - 3] + "..."
+    return text
+
+
 def reject(func: str, name: str, value: object, what: str) -> NoReturn:
-    """Raise InvalidArgument in the one shape: function, argument, value, what to pass."""
-    msg = f"vecpipe.kernels.{func}: {name}={value!r} (of type {type(value).__name__}) {what}"
+    """Raise InvalidArgument in the one shape: function, argument, value, what to pass.
+
+    The value is quoted as a short excerpt (:func:`excerpt`), never a whole array.
+    """
+    shown = excerpt(value)
+    msg = f"vecpipe.kernels.{func}: {name}={shown} (of type {type(value).__name__}) {what}"
     raise InvalidArgument(msg)
 
 
@@ -126,6 +162,24 @@ def check_bool(func: str, name: str, value: object) -> bool:
     return bool(value)
 
 
+def fit_window(n: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``(window, min_periods, *counts)`` for a lane of ``n`` values, none above ``n + 1``.
+
+    The same answer as the arguments given, in pandas and in the kernels: a window longer
+    than the lane covers all of it at every row, as one of ``n + 1`` does; more than ``n``
+    periods are never met, nor ``n + 1`` (and ``min_periods=None``, the window, stays
+    None); a count such as ``ddof`` of ``n`` or more leaves no row a result, nor ``n + 1``.
+    So the kernels' index arithmetic stays far inside int64 whatever the user passes
+    (2**63 and more included), and the reference, pandas, accepts what it is given.
+    """
+    limit = n + 1
+    window, min_periods, *counts = args
+    if window <= limit and all(c <= limit for c in counts):  # min_periods <= window
+        return args
+    periods = None if min_periods is None else min(min_periods, limit)
+    return (min(window, limit), periods, *(min(c, limit) for c in counts))
+
+
 def check_axis(func: str, axis: object) -> int:
     """0 or 1 (``-1`` and ``-2`` count from the end, as in NumPy)."""
     if type(axis) is int and axis == 0:  # the default, without the calls below
@@ -144,8 +198,18 @@ FLOAT64 = np.dtype(np.float64)
 INT64 = np.dtype(np.int64)
 
 
+def as_array(x: Any) -> np.ndarray:
+    """``x`` (an array, list or tuple) as an array, keeping a masked array's mask, which
+    :func:`_float_values` turns into NaN (``np.asarray`` would drop it silently)."""
+    return x if isinstance(x, np.ma.MaskedArray) else np.asarray(x)
+
+
 def _float_values(func: str, values: Any, what: str) -> np.ndarray:
-    """Float64 C-contiguous values of an array or Series (pd.NA becomes NaN)."""
+    """Float64 C-contiguous values of an array or Series (pd.NA becomes NaN).
+
+    A masked array's masked entries become NaN, as in ``pd.Series(masked_array)``: masked
+    means missing.
+    """
     dtype = getattr(values, "dtype", None)
     hint = (
         "; select the numeric columns first, e.g. df.select_dtypes('number')"
@@ -162,7 +226,7 @@ def _float_values(func: str, values: Any, what: str) -> np.ndarray:
                 + hint,
             )
         return np.ascontiguousarray(values.to_numpy(dtype="float64", na_value=np.nan))
-    arr = np.asarray(values)
+    arr = as_array(values)
     if arr.dtype.kind not in "biuf":
         reject(
             func,
@@ -170,48 +234,76 @@ def _float_values(func: str, values: Any, what: str) -> np.ndarray:
             arr.dtype,
             f"is the dtype of {what}, which is not numeric; pass float, int or bool data" + hint,
         )
+    if isinstance(arr, np.ma.MaskedArray):
+        # A copy: the user's data stays as it was; masked entries are missing values.
+        out = np.array(np.ma.getdata(arr), dtype=np.float64, order="C")
+        out[np.ma.getmaskarray(arr)] = np.nan
+        return out
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def apply_along(func: str, kernel: Stage, x: Any, axis: int, args: tuple[Any, ...]) -> Any:
+#: ``fit(n, args)``: the arguments for lanes of ``n`` values (see :func:`fit_window`).
+Fit = Callable[[int, tuple[Any, ...]], tuple[Any, ...]]
+
+
+def apply_along(
+    func: str,
+    kernel: Stage,
+    x: Any,
+    axis: int,
+    args: tuple[Any, ...],
+    fit: Fit | None = None,
+) -> Any:
     """Run ``kernel(values, *args)`` on every 1-D lane of ``x`` and rebuild ``x``'s type.
 
     NumPy in gives NumPy out (float64; along axis 0 of a 2-D array, F-ordered), a Series
     gives a Series (same index and name), a DataFrame a DataFrame (same index and
-    columns), column by column; 2-D arrays and DataFrames go along ``axis``.
+    columns), column by column; 2-D arrays and DataFrames go along ``axis``. ``fit``, if
+    given, turns ``args`` into the arguments for lanes of the length found (every lane
+    of one call has the same length).
     """
     if type(x) is np.ndarray and x.dtype is FLOAT64 and x.ndim == 1 and x.flags.c_contiguous:
-        return kernel(x, *args)  # nothing to convert: the small-input path stays short
+        # nothing to convert: the small-input path stays short
+        return kernel(x, *(args if fit is None else fit(x.shape[0], args)))
     if isinstance(x, pd.Series):
-        out = kernel(_float_values(func, x, "the Series"), *args)
+        values = _float_values(func, x, "the Series")
+        out = kernel(values, *(args if fit is None else fit(values.shape[0], args)))
         return pd.Series(out, index=x.index, name=x.name)
     if isinstance(x, pd.DataFrame):
         columns = [
             _float_values(func, x.iloc[:, j], f"column {x.columns[j]!r}") for j in range(x.shape[1])
         ]
         if axis == 0:  # each column is already a contiguous lane: no transposed copies
+            lane_args = args if fit is None else fit(len(x), args)
             out = np.empty((len(columns), len(x)))
             for j, column in enumerate(columns):
-                out[j] = kernel(column, *args)
+                out[j] = kernel(column, *lane_args)
             # out.T is F-ordered (rows, columns): pandas keeps it as one block, uncopied.
             return pd.DataFrame(out.T, index=x.index, columns=x.columns, copy=False)
         values = np.column_stack(columns) if columns else np.empty((len(x), 0))
-        return pd.DataFrame(_apply_2d(kernel, values, axis, args), index=x.index, columns=x.columns)
+        return pd.DataFrame(
+            _apply_2d(kernel, values, axis, args, fit), index=x.index, columns=x.columns
+        )
     if isinstance(x, np.ndarray | list | tuple):
-        arr = np.asarray(x)
+        arr = as_array(x)
         if arr.ndim == 1:
-            return kernel(_float_values(func, arr, "the array"), *args)
+            values = _float_values(func, arr, "the array")
+            return kernel(values, *(args if fit is None else fit(values.shape[0], args)))
         if arr.ndim == 2:
-            return _apply_2d(kernel, _float_values(func, arr, "the array"), axis, args)
+            return _apply_2d(kernel, _float_values(func, arr, "the array"), axis, args, fit)
         reject(func, "x", x, f"has {arr.ndim} dimensions; pass a 1-D or 2-D array")
     reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
 
 
-def _apply_2d(kernel: Stage, values: np.ndarray, axis: int, args: tuple[Any, ...]) -> Any:
+def _apply_2d(
+    kernel: Stage, values: np.ndarray, axis: int, args: tuple[Any, ...], fit: Fit | None
+) -> Any:
     # One contiguous row per lane. Along axis 0 of a C-ordered array that takes one
     # transposed copy in; the result goes back as a transposed view (F-ordered, same
     # shape and values), which saves the second copy (~2x the kernel time at 10^7).
     lanes = np.ascontiguousarray(values.T if axis == 0 else values)
+    if fit is not None:
+        args = fit(lanes.shape[1], args)
     out = np.empty_like(lanes)
     for j in range(lanes.shape[0]):
         out[j] = kernel(lanes[j], *args)

@@ -184,6 +184,8 @@ def _check_bins(func: str, bins: Any, *, increasing_only: bool, min_size: int) -
     arr = bins.to_numpy() if isinstance(bins, pd.Series | pd.Index) else bins
     if not isinstance(arr, np.ndarray | list | tuple):
         _core.reject(func, "bins", bins, "is not an array of edges; pass a 1-D array")
+    if isinstance(arr, np.ma.MaskedArray) and np.ma.getmaskarray(arr).any():
+        _core.reject(func, "bins", bins, "has masked edges; pass every edge (bins.compressed())")
     arr = np.asarray(arr)
     if arr.ndim != 1 or arr.dtype.kind not in "biuf" or arr.shape[0] < min_size:
         _core.reject(func, "bins", bins, f"is not a 1-D numeric array of at least {min_size} edges")
@@ -209,7 +211,7 @@ def _values(func: str, x: Any) -> tuple[np.ndarray, Any]:
         values = np.column_stack(cols) if cols else np.empty((len(x), 0))
         return np.ascontiguousarray(values).ravel(), x
     if isinstance(x, np.ndarray | list | tuple):
-        arr = np.asarray(x)
+        arr = _core.as_array(x)
         if arr.ndim not in (1, 2):
             _core.reject(func, "x", x, f"has {arr.ndim} dimensions; pass a 1-D or 2-D array")
         return _core._float_values(func, arr, "the array").ravel(), arr.shape

@@ -152,6 +152,12 @@ def _cumsum_parallel(x, skipna=True):
     for k in numba.prange(chunks):
         lo = k * size
         sums[k], comps[k] = _cumsum_core(x, lo, min(n, lo + size), out, skipna, -0.0, 0.0, False)
+    if not np.isfinite(sums).all():
+        # A chunk's own sum overflowed or met an infinity or NaN: from its total alone, an
+        # overflow cannot be told from an infinity (inf + -inf is NaN for one, not for
+        # the other), so the carries would be wrong; one pass instead.
+        _cumsum_core(x, 0, n, out, skipna, -0.0, 0.0, True)
+        return out
     s = -0.0
     c = 0.0
     for k in range(chunks):  # carries: sums[k] becomes the total before chunk k
@@ -391,7 +397,13 @@ def expanding_mean(x: Any, *, min_periods: int = 1, axis: int = 0) -> Any:
     func = "expanding_mean"
     mp = _core.check_nonnegative_int(func, "min_periods", min_periods)
     ax = _core.check_axis(func, axis)
-    return _core.apply_along(func, STAGES[func], x, ax, (mp,))
+    return _core.apply_along(func, STAGES[func], x, ax, (mp,), _fit_periods)
+
+
+def _fit_periods(n: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """More than ``n + 1`` periods as ``n + 1``: never met either, and within int64 (see
+    :func:`vecpipe.kernels._core.fit_window`)."""
+    return args if args[0] <= n + 1 else (n + 1,)
 
 
 def _pandas_cum(op: str) -> Any:

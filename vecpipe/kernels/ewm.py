@@ -156,9 +156,14 @@ def _memory(com):
     (the old weights are at most ``1 / alpha`` against the new value's 1, or ``1 - alpha``
     against ``alpha`` with ``adjust=False``; missing values between observations only
     shrink them); the count uses the looser ``1 / (1 + alpha)`` per observation, a margin
-    on top (466 observations for ``alpha=0.1`` where 421 would do)."""
+    on top (466 observations for ``alpha=0.1`` where 421 would do). A decay so slow that
+    the count would not fit an int64 (``com`` above about 1e17; infinite from a huge
+    halflife, where ``alpha`` is 0) counts 2**40: chunks of 8x that, so one chunk, the
+    serial loop."""
     alpha = 1.0 / (1.0 + com)
-    return int(np.ceil(64.0 * np.log(2.0) / np.log1p(alpha)))
+    if alpha <= 0.0:
+        return 1 << 40
+    return int(np.ceil(min(64.0 * np.log(2.0) / np.log1p(alpha), 2.0**40)))
 
 
 @numba.njit(nogil=True, cache=True)
@@ -337,7 +342,10 @@ def center_of_mass(func: str, com: object, span: object, halflife: object, alpha
     """The ``com`` pandas derives from exactly one of com, span, halflife and alpha."""
     if (com is None) + (span is None) + (halflife is None) + (alpha is None) != 3:
         given = (("com", com), ("span", span), ("halflife", halflife), ("alpha", alpha))
-        names = ", ".join(f"{k}={v!r}" for k, v in given if v is not None) or "none of them"
+        names = (
+            ", ".join(f"{k}={_core.excerpt(v)}" for k, v in given if v is not None)
+            or "none of them"
+        )
         msg = (
             f"vecpipe.kernels.{func}: got {names}; com, span, halflife and alpha are mutually "
             "exclusive and one is required: pass exactly one, such as com=0.5"
@@ -352,9 +360,12 @@ def center_of_mass(func: str, com: object, span: object, halflife: object, alpha
         if span is not None
         else ("halflife", halflife)
     )
-    if not _is_real(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+    try:  # an int beyond float's range (10**400) overflows here
+        v = float(value) if _is_real(value) else math.nan  # type: ignore[arg-type]
+    except OverflowError:
+        v = math.nan
+    if not math.isfinite(v):
         _core.reject(func, name, value, "is not a finite real number; pass a float")
-    v = float(value)  # type: ignore[arg-type]
     if name == "com":
         if v < 0:
             _core.reject(func, name, value, "must satisfy com >= 0")
@@ -367,7 +378,8 @@ def center_of_mass(func: str, com: object, span: object, halflife: object, alpha
         if v <= 0:
             _core.reject(func, name, value, "must satisfy halflife > 0")
         decay = 1 - np.exp(np.log(0.5) / v)
-        return float(1 / decay - 1)
+        with np.errstate(divide="ignore"):  # a huge halflife: decay 0, com inf, as pandas
+            return float(1 / decay - 1)
     if not 0 < v <= 1:
         _core.reject(func, name, value, "must satisfy 0 < alpha <= 1")
     return (1 - v) / v
@@ -379,7 +391,16 @@ def _run(func: str, x: Any, decay: tuple[Any, ...], options: dict[str, Any], *ex
     ignore_na = _core.check_bool(func, "ignore_na", options["ignore_na"])
     minp = _core.check_nonnegative_int(func, "min_periods", options["min_periods"])
     ax = _core.check_axis(func, options["axis"])
-    return _core.apply_along(func, STAGES[func], x, ax, (com, adjust, ignore_na, minp, *extra))
+    args = (com, adjust, ignore_na, minp, *extra)
+    return _core.apply_along(func, STAGES[func], x, ax, args, _fit_periods)
+
+
+def _fit_periods(n: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``min_periods`` above ``n + 1`` as ``n + 1``: never met either, and within int64
+    (see :func:`vecpipe.kernels._core.fit_window`)."""
+    if args[3] <= n + 1:
+        return args
+    return (*args[:3], n + 1, *args[4:])
 
 
 def ewm_mean(

@@ -181,7 +181,15 @@ def _check_limit(func: str, limit: object) -> int | None:
 def _run(func: str, x: Any, limit: object, axis: object) -> Any:
     lim = _check_limit(func, limit)
     ax = _core.check_axis(func, axis)
-    return _core.apply_along(func, STAGES[func], x, ax, (lim,))
+    return _core.apply_along(func, STAGES[func], x, ax, (lim,), _fit_limit)
+
+
+def _fit_limit(n: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A limit of ``n`` or more as ``n`` (at least 1, which pandas requires): no gap is
+    longer, so the fills are the same, and the kernels' arithmetic stays within int64
+    whatever the user passes (see :func:`vecpipe.kernels._core.fit_window`)."""
+    limit = args[0]
+    return args if limit is None or limit <= n else (max(n, 1),)
 
 
 def ffill(x: Any, *, limit: int | None = None, axis: int = 0) -> Any:

@@ -250,6 +250,8 @@ STAGES: dict[str, vp.Stage] = {
 def _run(func: str, x: Any, keys: Any, dropna: object, *args: Any) -> Any:
     drop = _core.check_bool(func, "dropna", dropna)
     x, columns, codes, *_ = _grouped.prepare(func, x, keys, drop, need_uniques=False)
+    if args:  # group_rolling_mean's (window, min_periods): a group has at most every row
+        args = _core.fit_window(codes.shape[0], args)
     stage = STAGES[func]
     outs = [stage(values, codes, *args) for values in columns]
     if isinstance(x, pd.Series):
@@ -265,9 +267,10 @@ _PARAMETERS = """x : 1-D array, Series or DataFrame
         Numeric data (integers, bools and nullable dtypes become float64; pd.NA becomes
         NaN). A DataFrame runs column by column with the same keys.
     keys : 1-D array, Series, Categorical or column name
-        One key per row, matched by position: integers, floats, strings or categories,
-        in any order; with a DataFrame ``x``, the name of one of its columns (then left
-        out of the values).
+        One key per row: integers, floats, strings or categories, in any order; arrays
+        pair with the rows by position, a Series by label as in pandas (aligned on
+        ``x``'s index; with an array ``x``, only a Series with the default index); with
+        a DataFrame ``x``, the name of one of its columns (then left out of the values).
     dropna : bool, default True
         True gives NaN to rows whose key is missing; False makes them one more group."""
 

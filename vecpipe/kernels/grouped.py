@@ -93,6 +93,17 @@ def _kahan(s, c, v):
 
 
 @numba.njit(nogil=True, cache=True)
+def _kahan_sum(s, c, v):
+    """pandas' group_sum step (3.x): as :func:`_kahan`, but the compensation is reset
+    whenever it is not finite, so a sum that overflows stays ±inf (GH#53606, GH#60303)
+    where the mean's step (pandas' group_mean resets only a NaN) turns it into NaN."""
+    y = v - c
+    t = s + y
+    comp = t - s - y
+    return t, comp if np.isfinite(comp) else 0.0
+
+
+@numba.njit(nogil=True, cache=True)
 def _welford(mean, m2, count, v):
     """pandas' group_var step: ``(mean, m2)`` after the ``count``-th value ``v``."""
     new = mean + (v - mean) / count
@@ -364,7 +375,7 @@ def _update(x, keys, lo, hi, op, acc, base):
         elif op == _PROD:
             acc[g, 0] = a * v
         elif op == _SUM:
-            acc[g, 0], acc[g, 1] = _kahan(a, acc[g, 1], v)
+            acc[g, 0], acc[g, 1] = _kahan_sum(a, acc[g, 1], v)
         elif op == _MEAN:
             acc[g, 2] += 1.0
             acc[g, 0], acc[g, 1] = _kahan(a, acc[g, 1], v)
@@ -764,8 +775,11 @@ def _factorize(
         data: Any = keys.array if isinstance(keys, pd.Series | pd.Index) else keys
         ndim = 1
     elif isinstance(keys, np.ndarray | list | tuple):
-        data = np.asarray(keys)
+        data = _core.as_array(keys)
         ndim = data.ndim
+        if isinstance(data, np.ma.MaskedArray) and ndim == 1:
+            # Masked keys are missing keys, as pd.Series(keys) has them (NaN, None).
+            data = pd.Series(data).array
     else:
         _core.reject(func, "keys", keys, "is not an array or Series; pass one key per row")
     if ndim != 1:
@@ -776,13 +790,24 @@ def _factorize(
         )
     if isinstance(data, pd.arrays.NumpyExtensionArray):
         data = data.to_numpy()
+    if isinstance(data, np.ndarray) and not data.dtype.isnative:
+        data = data.astype(data.dtype.newbyteorder("="))  # the kernels take native order
     if integers and isinstance(data, np.ndarray) and data.dtype.kind in "iu":
         if data.dtype != np.uint64:  # as int64: the kernels compile for one key dtype
             return None, data.astype(np.int64, copy=False), name, False
     elif isinstance(data, np.ndarray) and data.dtype.kind in "iub":
         uniques, codes = _integer_codes(data, need_uniques)
         return uniques, codes, name, False
-    factorized: tuple[Any, Any] = pd.factorize(data, sort=True, use_na_sentinel=True)
+    try:
+        factorized: tuple[Any, Any] = pd.factorize(data, sort=True, use_na_sentinel=True)
+    except TypeError as exc:  # pandas' groupby refuses them too
+        _core.reject(
+            func,
+            "keys",
+            keys,
+            f"holds keys that cannot be sorted together ({exc}); pass keys of one type, "
+            "e.g. keys.astype(str)",
+        )
     codes = np.asarray(factorized[0], dtype=np.int64)
     uniques = factorized[1]
     missing = bool((codes < 0).any())
@@ -831,6 +856,39 @@ def _integer_codes(keys: np.ndarray, need_uniques: bool) -> tuple[np.ndarray | N
     return (present + lo).astype(dtype), keys if own else codes
 
 
+def _aligned(func: str, x: Any, keys: pd.Series) -> pd.Series:
+    """Keys paired with ``x``'s rows as pandas pairs them: by label, not position.
+
+    As ``Series.groupby(keys)``: keys with ``x``'s index are taken as they are; others are
+    aligned on it (``keys.reindex(x.index)``: a row whose label keys lack gets a missing
+    key), and keys whose index has duplicate labels cannot be aligned (pandas raises
+    too). An array ``x`` has no index to align on: keys must then have the default
+    ``RangeIndex``, or the caller pairs them by position explicitly (``keys.to_numpy()``).
+    """
+    if isinstance(x, pd.Series | pd.DataFrame):
+        if keys.index.equals(x.index):
+            return keys
+        if not keys.index.is_unique:
+            _core.reject(
+                func,
+                "keys",
+                keys,
+                "has an index with duplicate labels and another index than x's, so its rows "
+                "cannot be aligned with x's (pandas refuses too); pass keys with x's index, "
+                "or keys.to_numpy() to pair them by position",
+            )
+        return keys.reindex(x.index)
+    if keys.index.equals(pd.RangeIndex(len(keys))):
+        return keys
+    _core.reject(
+        func,
+        "keys",
+        keys,
+        "is a Series with an index, but x is an array, which has none to align it with; "
+        "pass keys.to_numpy() to pair them by position, or x as a Series with keys' index",
+    )
+
+
 class Grouping(NamedTuple):
     """A group-by's input, ready for its stages (see :func:`prepare`)."""
 
@@ -870,7 +928,8 @@ def prepare(
                 func,
                 "keys",
                 keys,
-                f"is not a column of x (columns: {list(x.columns)}); pass a column name "
+                f"is not a column of x (columns: {_core.excerpt(list(x.columns))}); pass a "
+                "column name "
                 "or one key per row",
             )
         keys, x = x[keys], x.drop(columns=[keys])
@@ -882,7 +941,7 @@ def prepare(
     elif isinstance(x, pd.Series):
         columns = [_core._float_values(func, x, "the Series")]
     elif isinstance(x, np.ndarray | list | tuple):
-        arr = np.asarray(x)
+        arr = _core.as_array(x)
         if arr.ndim != 1:
             _core.reject(
                 func, "x", x, f"has {arr.ndim} dimensions; pass a 1-D array, or a DataFrame"
@@ -890,12 +949,16 @@ def prepare(
         columns = [_core._float_values(func, arr, "the array")]
     else:
         _core.reject(func, "x", x, "is not an array, Series or DataFrame; pass one of those")
+    if isinstance(keys, pd.Series):
+        keys = _aligned(func, x, keys)
     uniques, codes, key_name, dropped = _factorize(
         func, keys, len(x), dropna, need_uniques, integers
     )
     dtype = None if uniques is not None else getattr(keys, "dtype", None)
     if uniques is None and dtype is None:  # integer keys in a list
         dtype = np.asarray(keys).dtype
+    if isinstance(dtype, np.dtype) and not dtype.isnative:  # the result's keys: native
+        dtype = dtype.newbyteorder("=")
     return Grouping(x, columns, np.ascontiguousarray(codes), uniques, key_name, dropped, dtype)
 
 
@@ -944,9 +1007,11 @@ _DOC = """{title}, as ``pd.Series(x).groupby(keys, dropna=dropna).{op}()``.
         Numeric data (integers, bools and nullable dtypes become float64; pd.NA becomes
         NaN). NaN values are skipped.{note} A DataFrame runs column by column.
     keys : 1-D array, Series, Categorical or column name
-        One key per row, matched by position: integers, floats, strings or categories;
-        with a DataFrame ``x``, the name of one of its columns (then left out of the
-        values, as ``df.groupby("k").{op}()``).
+        One key per row: integers, floats, strings or categories; arrays pair with the
+        rows by position, a Series by label as in pandas (aligned on ``x``'s index; with
+        an array ``x``, only a Series with the default index); with a DataFrame ``x``,
+        the name of one of its columns (then left out of the values, as
+        ``df.groupby("k").{op}()``).
     dropna : bool, default True
         True drops rows whose key is missing; False keeps them as a last group.
     return_keys : bool, default False

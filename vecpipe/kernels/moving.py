@@ -4,7 +4,8 @@ Each function equals ``pd.Series(x).rolling(window, min_periods=...).<op>()``. I
 reference is that pandas call on a 1-D float64 array; the Numba variants mirror pandas'
 running algorithms (``pandas/core/_numba/kernels``): Kahan-compensated add/remove for
 sum and mean, Welford-like add/remove with compensation for var (multiplying by the
-count's reciprocal where pandas divides). Min and max give pandas' values with van Herk and
+count's reciprocal where pandas divides, and recomputing a window whose sum of squares
+lost its digits, as pandas). Min and max give pandas' values with van Herk and
 Gil-Werman's block algorithm (``_extreme_core``) where pandas keeps a monotonic deque. As
 in pandas, infinities count as missing everywhere but ``rolling_count``.
 
@@ -59,6 +60,11 @@ _VAR_INPUTS = _spec.Spec(
 # 1e10 + noise); rtol covers that.
 _VAR_EQUAL = vp.close(rtol=1e-6, atol=1e-6)
 _MIN_CHUNK = 1 << 16
+# pandas' roll_var recomputes a window from scratch when an update leaves its running sum
+# of squares under this fraction of what it was ("only 3 significant digits remain"):
+# after a large value leaves the window, the running sum would otherwise keep the error
+# of subtracting it (one value of 1e8 among values near 1 left a std 41% off).
+_INV_COND_TOL = np.finfo(np.float64).eps * 1e3
 
 # auto=False: the reference is a pandas call, which Numba cannot compile; trying costs a
 # failed compilation per kind of input. chunkable: a slice of the data is a valid input.
@@ -75,8 +81,9 @@ def _minp(window, min_periods):
 
 @numba.njit(nogil=True, cache=True)
 def _chunk(n, window):
-    """Chunk length for the parallel variants: long enough that overlap costs little."""
-    return max(_MIN_CHUNK, 8 * window, (n + 63) // 64)
+    """Chunk length for the parallel variants: long enough that overlap costs little.
+    (A window longer than the data counts as the data: ``8 * window`` must not overflow.)"""
+    return max(_MIN_CHUNK, 8 * min(window, n), (n + 63) // 64)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -134,6 +141,10 @@ def _sum_core(x, window, minp, lo, hi, out, mean):
         else:
             result = np.nan
         out[i] = result
+    # Whether the running sum ended finite. One that overflowed stays NaN in pandas (its
+    # compensation becomes inf - inf) to the end of the series: a chunk that started
+    # afresh after it would give numbers there (see the parallel variants).
+    return np.isfinite(sum_x) and np.isfinite(comp_add) and np.isfinite(comp_rem)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -145,8 +156,12 @@ def _var_step(x, i, start, window, state, inv_full, inv_less):
     reciprocal's rounding drifts the running sums by about an ulp per value (1e-13
     relative after 10^5 values, 7e-12 after 10^7), so lanes are chunks (``_pair``).
     ``state``: (nobs, mean, ssqdm, add and remove compensations, run of equal values, the
-    last value)."""
+    last value). Returns the new state and whether the step left the sum of squares
+    ill-conditioned (see ``_INV_COND_TOL``), where pandas recomputes the window: the
+    lane is then redone by ``_var_lane``, which does (a recompute in this loop, even
+    never taken, made it 3.5x slower)."""
     nobs, mean_x, ssqdm, comp_add, comp_rem, same, prev = state
+    unstable = False
     if window == 1:
         nobs = 0
         mean_x = ssqdm = comp_add = comp_rem = 0.0
@@ -155,12 +170,14 @@ def _var_step(x, i, start, window, state, inv_full, inv_less):
         if np.isfinite(v):
             nobs -= 1
             if nobs:
+                prev_m2 = ssqdm
                 prev_mean = mean_x - comp_rem
                 y = v - comp_rem
                 t = y - mean_x
                 comp_rem = t + mean_x - y
                 mean_x -= t * (inv_less if nobs == window - 1 else 1.0 / nobs)
                 ssqdm -= (v - prev_mean) * (v - mean_x)
+                unstable = prev_m2 * _INV_COND_TOL > ssqdm
             else:
                 mean_x = 0.0
                 ssqdm = 0.0
@@ -168,14 +185,70 @@ def _var_step(x, i, start, window, state, inv_full, inv_less):
     if np.isfinite(v):
         same = same + 1 if v == prev else 1
         prev = v
-        nobs += 1
-        prev_mean = mean_x - comp_add
-        y = v - comp_add
-        t = y - mean_x
-        comp_add = t + mean_x - y
-        mean_x += t * (inv_full if nobs == window else 1.0 / nobs)
-        ssqdm += (v - prev_mean) * (v - mean_x)
-    return (nobs, mean_x, ssqdm, comp_add, comp_rem, same, prev)
+        nobs, mean_x, ssqdm, comp_add, unstable = _var_add(
+            v, nobs, mean_x, ssqdm, comp_add, window, inv_full, unstable
+        )
+    return (nobs, mean_x, ssqdm, comp_add, comp_rem, same, prev), unstable
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_add(v, nobs, mean_x, ssqdm, comp_add, window, inv_full, unstable):
+    """pandas' add_var for a finite ``v``: ``(nobs, mean, ssqdm, compensation, unstable)``."""
+    nobs += 1
+    prev_m2 = ssqdm
+    prev_mean = mean_x - comp_add
+    y = v - comp_add
+    t = y - mean_x
+    comp_add = t + mean_x - y
+    mean_x += t * (inv_full if nobs == window else 1.0 / nobs)
+    ssqdm += (v - prev_mean) * (v - mean_x)
+    return nobs, mean_x, ssqdm, comp_add, unstable or prev_m2 * _INV_COND_TOL > ssqdm
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_recompute(x, lo, hi, window, inv_full):
+    """The state of the window ``x[lo:hi]`` added afresh, as pandas recomputes an unstable
+    window (every running field restarts at zero; the run of equal values too)."""
+    nobs, mean_x, ssqdm, comp_add, same, prev = 0, 0.0, 0.0, 0.0, 0, np.nan
+    for j in range(lo, hi):
+        v = x[j]
+        if np.isfinite(v):
+            same = same + 1 if v == prev else 1
+            prev = v
+            nobs, mean_x, ssqdm, comp_add, _ = _var_add(
+                v, nobs, mean_x, ssqdm, comp_add, window, inv_full, False
+            )
+    return (nobs, mean_x, ssqdm, comp_add, 0.0, same, prev)
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_lane(x, window, minp, lo, hi, out, ddof, root, inv_full, inv_less, inv_out):
+    """Fill ``out[lo:hi]`` as one lane from a cold start, recomputing each window whose
+    update left the sum of squares ill-conditioned, as pandas does (after a value far
+    larger than the others leaves the window). Returns whether the state ended finite."""
+    start = max(0, lo - window + 1)
+    state = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
+    for i in range(start, hi):
+        state, unstable = _var_step(x, i, start, window, state, inv_full, inv_less)
+        if unstable:
+            state = _var_recompute(x, max(start, i - window + 1), i + 1, window, inv_full)
+        if i >= lo:
+            out[i] = _var_value(state, window, minp, ddof, root, inv_out)
+    return _var_finite(state)
+
+
+@numba.njit(nogil=True, cache=True)
+def _var_finite(state):
+    """Whether a lane's running mean, sum of squares and compensations are finite: once
+    a sum of squares overflows, pandas' one lane stays NaN (its compensation is inf - inf)
+    where a lane started afresh would give numbers (see ``_var_chunks``)."""
+    _, mean_x, ssqdm, comp_add, comp_rem, _, _ = state
+    return (
+        np.isfinite(mean_x)
+        and np.isfinite(ssqdm)
+        and np.isfinite(comp_add)
+        and np.isfinite(comp_rem)
+    )
 
 
 @numba.njit(nogil=True, cache=True)
@@ -183,7 +256,9 @@ def _var_value(state, window, minp, ddof, root, inv_out):
     """A lane's result now, as pandas' ``calc_var`` (and ``zsqrt`` for std)."""
     nobs, _, ssqdm, _, _, same, _ = state
     if nobs >= minp and nobs > ddof:
-        if nobs == 1 or same >= nobs:
+        # A sum of squares that overflowed (inf, then NaN once the value leaves) stays
+        # so in pandas, constant windows included: no exact 0 for those.
+        if nobs == 1 or (same >= nobs and np.isfinite(ssqdm)):
             result = 0.0
         else:
             result = ssqdm * (inv_out if nobs == window else 1.0 / (nobs - ddof))
@@ -206,24 +281,37 @@ def _var_core(x, window, minp, lo, mid, hi, out, ddof, root):
     b_start = max(0, mid - window + 1) if hi > mid else hi
     a = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
     b = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
+    a_unstable = b_unstable = False  # a step that left its sum of squares ill-conditioned
     common = min(mid - a_start, hi - b_start)
     for j in range(common):
         i = a_start + j
-        a = _var_step(x, i, a_start, window, a, inv_full, inv_less)
+        a, u = _var_step(x, i, a_start, window, a, inv_full, inv_less)
+        a_unstable |= u
         if i >= lo:
             out[i] = _var_value(a, window, minp, ddof, root, inv_out)
         k = b_start + j
-        b = _var_step(x, k, b_start, window, b, inv_full, inv_less)
+        b, u = _var_step(x, k, b_start, window, b, inv_full, inv_less)
+        b_unstable |= u
         if k >= mid:
             out[k] = _var_value(b, window, minp, ddof, root, inv_out)
     for i in range(a_start + common, mid):
-        a = _var_step(x, i, a_start, window, a, inv_full, inv_less)
+        a, u = _var_step(x, i, a_start, window, a, inv_full, inv_less)
+        a_unstable |= u
         if i >= lo:
             out[i] = _var_value(a, window, minp, ddof, root, inv_out)
     for k in range(b_start + common, hi):
-        b = _var_step(x, k, b_start, window, b, inv_full, inv_less)
+        b, u = _var_step(x, k, b_start, window, b, inv_full, inv_less)
+        b_unstable |= u
         if k >= mid:
             out[k] = _var_value(b, window, minp, ddof, root, inv_out)
+    # Rare (a value far larger than its neighbours): such a lane again, the careful way.
+    a_finite = _var_finite(a)
+    if a_unstable:
+        a_finite = _var_lane(x, window, minp, lo, mid, out, ddof, root, inv_full, inv_less, inv_out)
+    b_finite = _var_finite(b)
+    if b_unstable:
+        b_finite = _var_lane(x, window, minp, mid, hi, out, ddof, root, inv_full, inv_less, inv_out)
+    return a_finite and b_finite
 
 
 def _extreme_core(is_max: bool) -> Any:
@@ -266,7 +354,7 @@ def _extreme_core(is_max: bool) -> Any:
         nobs = 0
         b = start
         while b < hi:
-            e = min(b + window, hi)
+            e = b + min(window, hi - b)  # not b + window: a huge window would overflow
             m = e - b
             for j in range(m):
                 v = x[b + j]
@@ -335,10 +423,14 @@ def _rolling_sum_parallel(x, window, min_periods=None):
     n = x.shape[0]
     out = _alloc.empty(n)
     size = _chunk(n, window)
-    for c in numba.prange((n + size - 1) // size):
-        _sum_core(
+    chunks = (n + size - 1) // size
+    finite = np.ones(chunks, dtype=np.bool_)
+    for c in numba.prange(chunks):
+        finite[c] = _sum_core(
             x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, False
         )
+    if not finite.all():  # a sum overflowed: pandas' NaN from there on, in one pass
+        _sum_core(x, window, _minp(window, min_periods), 0, n, out, False)
     return out
 
 
@@ -360,10 +452,14 @@ def _rolling_mean_parallel(x, window, min_periods=None):
     n = x.shape[0]
     out = _alloc.empty(n)
     size = _chunk(n, window)
-    for c in numba.prange((n + size - 1) // size):
-        _sum_core(
+    chunks = (n + size - 1) // size
+    finite = np.ones(chunks, dtype=np.bool_)
+    for c in numba.prange(chunks):
+        finite[c] = _sum_core(
             x, window, _minp(window, min_periods), c * size, min(n, c * size + size), out, True
         )
+    if not finite.all():  # a sum overflowed: pandas' NaN from there on, in one pass
+        _sum_core(x, window, _minp(window, min_periods), 0, n, out, True)
     return out
 
 
@@ -395,9 +491,12 @@ def _pair(n, window, c):
 @numba.njit(nogil=True, cache=True)
 def _var_chunks(x, window, minp, out, ddof, root):
     n = x.shape[0]
+    finite = True
     for c in range(_pairs(n, window)):
         lo, mid, hi = _pair(n, window, c)
-        _var_core(x, window, minp, lo, mid, hi, out, ddof, root)
+        finite &= _var_core(x, window, minp, lo, mid, hi, out, ddof, root)
+    if not finite:  # a sum of squares overflowed: pandas' one lane, NaN from there on
+        _var_core(x, window, minp, 0, n, n, out, ddof, root)
 
 
 @rolling_var_stage.variant("numba")
@@ -411,9 +510,13 @@ def _rolling_var_numba(x, window, min_periods=None, ddof=1):
 def _rolling_var_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
-    for c in numba.prange(_pairs(n, window)):
+    pairs = _pairs(n, window)
+    finite = np.ones(pairs, dtype=np.bool_)
+    for c in numba.prange(pairs):
         lo, mid, hi = _pair(n, window, c)
-        _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, False)
+        finite[c] = _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, False)
+    if not finite.all():  # a sum of squares overflowed: pandas' one lane (_var_chunks)
+        _var_core(x, window, _minp(window, min_periods), 0, n, n, out, ddof, False)
     return out
 
 
@@ -434,9 +537,13 @@ def _rolling_std_numba(x, window, min_periods=None, ddof=1):
 def _rolling_std_parallel(x, window, min_periods=None, ddof=1):
     n = x.shape[0]
     out = _alloc.empty(n)
-    for c in numba.prange(_pairs(n, window)):
+    pairs = _pairs(n, window)
+    finite = np.ones(pairs, dtype=np.bool_)
+    for c in numba.prange(pairs):
         lo, mid, hi = _pair(n, window, c)
-        _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, True)
+        finite[c] = _var_core(x, window, _minp(window, min_periods), lo, mid, hi, out, ddof, True)
+    if not finite.all():  # a sum of squares overflowed: pandas' one lane (_var_chunks)
+        _var_core(x, window, _minp(window, min_periods), 0, n, n, out, ddof, True)
     return out
 
 
@@ -520,7 +627,7 @@ def _run(func: str, x: Any, window: int, min_periods: int | None, axis: int, *ex
     w = _core.check_window(func, window)
     mp = _core.check_min_periods(func, min_periods, w)
     ax = _core.check_axis(func, axis)
-    return _core.apply_along(func, STAGES[func], x, ax, (w, mp, *extra))
+    return _core.apply_along(func, STAGES[func], x, ax, (w, mp, *extra), _core.fit_window)
 
 
 def rolling_sum(x: Any, window: int, *, min_periods: int | None = None, axis: int = 0) -> Any:
