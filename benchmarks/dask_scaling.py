@@ -1,4 +1,4 @@
-"""The demo's flights pipeline on Dask: one process, the threaded scheduler, 1 and 2 workers.
+"""The demo's flights pipeline on Dask: one process, the threaded scheduler, 1, 2... workers.
 
 The pipeline is the flights demo's (``vecpipe/demo/flights.py``): seven features, four
 computed row by row and three within groups keyed three ways (z-score per carrier,
@@ -48,9 +48,12 @@ from vecpipe.demo import flights as demo
 
 #: Years of flights (copies of 2013): 4 x 336,776 = 1,347,104 rows (the whole Dask
 #: benchmark in about 4 minutes on a 2-core VM; 6 years, 2 million rows, an estimated 5-6).
-YEARS = 4
-#: Partitions per year.
-PARTS_PER_YEAR = 2
+#: ``DASK_BENCH_YEARS`` overrides it.
+YEARS = int(os.environ.get("DASK_BENCH_YEARS", "4"))
+#: Partitions per year (``DASK_BENCH_PARTS_PER_YEAR``: more for more workers).
+PARTS_PER_YEAR = int(os.environ.get("DASK_BENCH_PARTS_PER_YEAR", "2"))
+#: The LocalCluster sizes measured (``DASK_BENCH_WORKERS=1,2,4,8,16`` on a larger machine).
+WORKERS = tuple(int(w) for w in os.environ.get("DASK_BENCH_WORKERS", "1,2").split(","))
 _MINUTES_PER_YEAR = 365 * 24 * 60
 _AGGREGATES = {
     "dep_minute": "mean",
@@ -237,7 +240,7 @@ def run(quick: bool) -> dict[str, Any]:
             "Dask threaded scheduler", cores, mode, _on_dask(years, mode, repeats, "threads", None)
         )
     del frame
-    for workers in (1, 2):
+    for workers in WORKERS:
         with (
             LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
