@@ -75,6 +75,41 @@ def affine() -> vp.Stage:
     return make_affine()
 
 
+def make_tiered() -> vp.Stage:
+    """The affine stage with a parallel kernel that Numba's disk cache cannot hold (made
+    here, without cache=True), so that it needs compiling in every test: what a fresh
+    machine sees."""
+
+    def tiered(x):
+        out = np.empty(len(x))
+        for i in range(len(x)):
+            out[i] = x[i] * 2.0 + 1.0
+        return out
+
+    s = vp.stage(tiered, auto=False, chunkable=True)
+
+    @s.variant("numpy")
+    def _(x):
+        return x * 2.0 + 1.0
+
+    s.variant("numba", _affine_kernel)
+
+    @numba.njit(nogil=True, parallel=True)
+    def kernel(x):
+        out = np.empty(x.shape[0])
+        for i in numba.prange(x.shape[0]):
+            out[i] = x[i] * 2.0 + 1.0
+        return out
+
+    s.variant("numba", kernel, name="numba_parallel")
+    return s
+
+
+@pytest.fixture
+def tiered() -> vp.Stage:
+    return make_tiered()
+
+
 @pytest.fixture
 def x() -> np.ndarray:
     return np.random.default_rng(0).random(1000)
@@ -87,13 +122,76 @@ def test_first_call_returns_the_reference_answer(affine, x):
     np.testing.assert_allclose(affine(x), affine.reference(x))
 
 
-def test_first_call_measures_every_variant(affine, x):
-    affine(x)
+def test_first_call_with_full_tuning_measures_every_variant(affine, x):
+    with vp.config(tuning="full"):
+        affine(x)
     frame = affine.explain().to_frame()
     assert set(frame["variant"]) == {"reference", "numpy", "numba", "numba_parallel"}
     assert (frame["status"].isin(["chosen", "measured"])).all()
     assert frame["seconds"].notna().all()
     assert frame["chosen"].sum() == 1
+
+
+def test_a_tiered_first_call_times_the_ready_variants_and_defers_the_parallel_one(tiered, x):
+    tiered(x)  # 1000 elements: the size rule prefers a serial kernel
+    frame = tiered.explain().to_frame().set_index("variant")
+    assert frame.loc["numba_parallel", "status"] == "deferred"
+    assert "not compiled yet" in frame.loc["numba_parallel", "reason"]
+    timed = ["reference", "numpy", "numba"]
+    assert frame.loc[timed, "status"].isin(["chosen", "measured"]).all()
+    assert frame.loc[timed, "seconds"].notna().all()
+    assert "not tried yet: numba_parallel" in str(tiered.explain())
+
+
+def test_a_tiered_key_is_tuned_fully_once_its_calls_could_pay_for_compiling(tiered, x):
+    tiered(x)
+    dispatcher = tiered._dispatcher
+    ((key, decision),) = dispatcher.decisions.items()
+    # The limit is the expected compile time over the chosen variant's time a call.
+    chosen = decision.trials[decision.chosen].seconds
+    assert decision.promote_after is not None
+    assert decision.promote_after * chosen >= 0.5 > (decision.promote_after - 1) * chosen
+    # As if each call took a third of the compile time: the third call tunes fully.
+    decision.promote_after = 3
+    dispatcher.routes[key] = dispatcher._route_for(key, decision.chosen)
+    tiered(x)
+    tiered(x)
+    assert "deferred" in set(tiered.explain().to_frame()["status"])
+    np.testing.assert_allclose(tiered(x), tiered.reference(x))
+    frame = tiered.explain().to_frame().set_index("variant")
+    assert "deferred" not in set(frame["status"])
+    assert frame.loc["numba_parallel", "status"] in ("chosen", "measured", "dropped")
+    assert dispatcher.decisions[key].promote_after is None
+
+
+def test_a_tiered_decision_from_wisdom_stays_tiered(tiered, x, cache_dir):
+    tiered(x)
+    stored = json.loads((cache_dir / "wisdom.json").read_text())["stages"][tiered.id]
+    ((_, records),) = stored.items()
+    assert records["numba_parallel"]["status"] == "deferred"
+    again = make_tiered()
+    again(x)
+    frame = again.explain().to_frame().set_index("variant")
+    assert set(frame["source"]) == {"wisdom"}
+    assert frame.loc["numba_parallel", "status"] == "deferred"
+    ((_, decision),) = again._dispatcher.decisions.items()
+    assert decision.promote_after is not None
+
+
+def test_full_tuning_completes_a_tiered_decision_on_the_next_call(tiered, x):
+    tiered(x)
+    with vp.config(tuning="full"):
+        tiered(x)
+    frame = tiered.explain().to_frame()
+    assert "deferred" not in set(frame["status"])
+
+
+def test_a_large_input_is_tuned_fully_on_its_first_call(tiered):
+    from vecpipe.dispatch import FULL_TUNING_SIZE
+
+    big = np.random.default_rng(1).random(FULL_TUNING_SIZE)
+    tiered(big)
+    assert "deferred" not in set(tiered.explain().to_frame()["status"])
 
 
 def test_compile_time_is_recorded_apart_from_run_time(x):
@@ -492,7 +590,8 @@ def test_a_parallel_variant_must_beat_the_serial_one_by_the_margins(
 ):
     # The times come from wisdom, so the rule is tested without timing anything.
     first = make_affine()
-    first(x)
+    with vp.config(tuning="full"):
+        first(x)
     stored = json.loads((cache_dir / "wisdom.json").read_text())["stages"][first.id]
     ((key, records),) = stored.items()
     times = {"reference": 100 * serial, "numpy": 5 * serial, "numba": serial}
