@@ -8,10 +8,19 @@ One call of a stage, end to end::
                 wisdom on disk -- every variant stored for its current source --> decision
                       | anything missing
                       v
-                compile (timed, never counted as run time), then time the variants on the
-                call's input -- or, for a large ``chunkable`` input, on growing slices,
-                dropping variants far slower than the best -- comparing each output with
-                the reference's; choose the fastest; store every measurement in wisdom
+                tiered tuning: the variants ready to run (no compiling) and one serial
+                compiled variant (the size rule's first that compiles); the others are
+                deferred -- or every variant, for large inputs and tuning="full"
+                      v
+                compile (once, for the call's types; timed, never counted as run time),
+                then time the variants on private copies of the call's input -- or, for a
+                large ``chunkable`` input, on growing slices, dropping variants far slower
+                than the best -- comparing each output with the reference's, and each
+                copy with the input (a variant that writes into it is disqualified);
+                choose the fastest; store every measurement in wisdom
+                      v
+                deferred variants: the route counts its calls, and tunes the key fully
+                once they have run as long as compiling the deferred ones would take
 
 A variant that raises or returns a malformed result at run time is marked failed for
 that key; the next best (finally the reference) answers, and one warning says so.

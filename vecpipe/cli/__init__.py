@@ -1,7 +1,7 @@
 """The ``vecpipe`` command line (also ``python -m vecpipe``).
 
-Commands: ``demo``, ``verify``, ``bench``, ``tune``, ``explain``, ``profile`` and
-``wisdom show|clear|export|import``; ``vecpipe COMMAND --help`` says more, and
+Commands: ``demo``, ``verify``, ``bench``, ``tune``, ``warm``, ``explain``, ``profile``
+and ``wisdom show|clear|export|import``; ``vecpipe COMMAND --help`` says more, and
 ``docs/cli.md`` is the reference.
 
 Exit codes
@@ -30,7 +30,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from vecpipe.cli import bench, demo, explain, profile, tune, verify, wisdom
+from vecpipe.cli import bench, demo, explain, profile, tune, verify, warm, wisdom
 from vecpipe.cli._common import (
     EXIT_CODES,
     INTERNAL,
@@ -68,6 +68,7 @@ examples:
   vecpipe verify mypipeline.py              every variant against its reference
   vecpipe bench mypipeline.py:clean --sizes 1k 100k 10M
   vecpipe tune mypipeline.py --sizes 1M     fill the wisdom before deploying
+  vecpipe warm mypipeline.py                compile ahead of time (kernels too)
   vecpipe explain mypipeline.py:pipe        what runs, and why
   vecpipe wisdom show
 
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands", dest="command", metavar="COMMAND", help="(COMMAND --help for more)"
     )
     parent = common_options()
-    for module in (demo, verify, bench, tune, explain, profile, wisdom):
+    for module in (demo, verify, bench, tune, warm, explain, profile, wisdom):
         module.add_parser(commands, parent)
     return parser
 

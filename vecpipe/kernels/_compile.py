@@ -38,6 +38,7 @@ def specialize(
     constants: dict[str, Any],
     *,
     parallel: Iterable[Callable[..., Any]] = (),
+    inline: Iterable[Callable[..., Any]] = (),
 ) -> dict[str, Any]:
     """Copies of ``templates`` for one case, each compiled ``njit(nogil=True, cache=True)``.
 
@@ -46,7 +47,9 @@ def specialize(
     refers to that case's copy of it: a template that calls ``_update`` calls this
     case's ``_update``. Each copy is named ``<template>_<suffix>``, which names its disk
     cache files apart from the other cases'. The templates in ``parallel`` are compiled
-    with ``parallel=True``. Specialize after the module's helpers are defined: the copies
+    with ``parallel=True``; those in ``inline`` are inlined into their callers
+    (``inline="always"``: Numba IR, no function of their own to compile, link and emit).
+    Specialize after the module's helpers are defined: the copies
     see its globals as they are at this call.
 
     Returns the copies by template name (Numba dispatchers; nothing is compiled before a
@@ -54,6 +57,7 @@ def specialize(
     """
     templates = list(templates)
     in_parallel = {id(t) for t in parallel}
+    inlined = {id(t) for t in inline}
     namespace = dict(templates[0].__globals__)
     namespace.update(constants)
     copies: dict[str, Any] = {}
@@ -68,6 +72,8 @@ def specialize(
         options: dict[str, Any] = {"nogil": True, "cache": True}
         if id(template) in in_parallel:
             options["parallel"] = True
+        if id(template) in inlined:
+            options["inline"] = "always"
         copies[template.__name__] = namespace[template.__name__] = numba.njit(**options)(copy)
     return copies
 

@@ -184,14 +184,14 @@ def _segments(x, keys, mean):
 
 
 @numba.njit(nogil=True, cache=True)
-def _group_sums(x, codes, ng, mean):
-    """Per-code sums or means with pandas' arithmetic, which has two paths (pandas 3.1):
-    sorted keys and no NaN anywhere go through ``np.add.reduceat`` (pairwise sums);
-    everything else through its Cython loop (Kahan)."""
-    if not _sorted_without_nan(x, codes):
-        return _sum_core(x, codes, ng, mean)
+def _pairwise_means(x, codes, ng):
+    """Per-code means as pandas (3.1) computes them when the codes are sorted and no
+    value is NaN: through ``np.add.reduceat``, pairwise sums (:func:`_segments`).
+    Otherwise pandas uses its Cython loop, Kahan sums (:func:`_sum_core`); the group
+    transforms test which (:func:`_sorted_without_nan`) and compile only this path's
+    kernel when they take it."""
     s = np.zeros(ng)
-    uniq, sums = _segments(x, codes, mean)
+    uniq, sums = _segments(x, codes, True)
     for k in range(uniq.shape[0]):
         if uniq[k] >= 0:  # dropped keys (-1) sort first
             s[uniq[k]] = sums[k]
@@ -221,7 +221,7 @@ def _var_core(x, codes, ng, ddof, root):
     return out
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _chunk(n):
     """Rows per chunk for the parallel variants: at most 64 chunks, none under 64K."""
     return max(_MIN_CHUNK, (n + 63) // 64)
@@ -484,8 +484,8 @@ def _first_pass(x, keys):
     n = x.shape[0]
     none = keys[:0].copy()
     status = _RANK
-    acc = _slots(np.int64(0))
     lo = np.int64(0)
+    span = np.int64(0)
     if (_OP == _SUM or _OP == _MEAN) and _sorted_without_nan(x, keys):
         status = _PAIRWISE
     elif n == 0:
@@ -494,19 +494,19 @@ def _first_pass(x, keys):
         limit = max(n, 1 << 16)
         lo, hi = _sampled_range(keys)
         if _dense(lo, hi, limit):
-            acc = _slots(hi - lo + 1)
-            if _update(x, keys, 0, n, acc, lo) == 0:
-                status = _DONE
-            else:
-                # Rows with keys outside the sample's range were skipped: the whole
-                # range, once, and every row again into slots for it.
-                lo, hi = _key_range(keys, 0, n)
-                if _dense(lo, hi, limit):
-                    acc = _slots(hi - lo + 1)
-                    _update(x, keys, 0, n, acc, lo)
-                    status = _DONE
-    if status != _DONE:
-        acc = _slots(np.int64(0))
+            span = hi - lo + 1
+            status = _DONE
+    acc = _slots(span)
+    if span > 0 and _update(x, keys, 0, n, acc, lo) > 0:
+        # Rows with keys outside the sample's range were skipped: the whole range, once,
+        # and every row again into slots for it.
+        lo, hi = _key_range(keys, 0, n)
+        span = hi - lo + 1 if _dense(lo, hi, limit) else np.int64(0)
+        acc = _slots(span)
+        if span > 0:
+            _update(x, keys, 0, n, acc, lo)
+        else:
+            status = _RANK
     k, v = _emit(acc, lo, none, keys)
     return status, k, v
 
@@ -597,6 +597,7 @@ def _kernels(op: int) -> dict[str, Any]:
         f"group_{_NAMES[op]}",
         {"_OP": op, "_WIDTH": _WIDTHS[op], "_START": _STARTS[op]},
         parallel=(_chunked,),
+        inline=(_slots, _emit),
     )
 
 
@@ -783,7 +784,7 @@ def _integer_codes(keys: np.ndarray, need_uniques: bool) -> tuple[np.ndarray | N
     dtype = keys.dtype
     if dtype == np.bool_:
         keys = keys.view(np.uint8)
-    lo, hi = (int(v) for v in _key_range(keys, 0, n))
+    lo, hi = int(keys.min()), int(keys.max())  # NumPy: nothing to compile
     if hi - lo >= max(4 * n, 1 << 16):  # sparse keys: sort them
         uniques, inverse = np.unique(keys, return_inverse=True)
         return uniques, inverse.astype(np.int64).reshape(-1)

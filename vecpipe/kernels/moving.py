@@ -68,12 +68,12 @@ _STAGE: dict[str, Any] = {"chunkable": True, "auto": False}
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _minp(window, min_periods):
     return window if min_periods is None else min_periods
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _chunk(n, window):
     """Chunk length for the parallel variants: long enough that overlap costs little."""
     return max(_MIN_CHUNK, 8 * window, (n + 63) // 64)
@@ -204,8 +204,9 @@ def _var_core(x, window, minp, lo, mid, hi, out, ddof, root):
     inv_out = 1.0 / (window - ddof) if window > ddof else 0.0
     a_start = max(0, lo - window + 1)
     b_start = max(0, mid - window + 1) if hi > mid else hi
-    a = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
-    b = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
+    # int64 counts, not literal 0s: _var_step then has one signature for every call.
+    a = (np.int64(0), 0.0, 0.0, 0.0, 0.0, np.int64(0), np.nan)
+    b = a
     common = min(mid - a_start, hi - b_start)
     for j in range(common):
         i = a_start + j
@@ -373,14 +374,14 @@ def rolling_var_stage(x, window, min_periods=None, ddof=1):
     return pd.Series(x).rolling(window, min_periods=min_periods).var(ddof=ddof).to_numpy()
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _pairs(n, window):
     """How many pairs of chunks ``n`` values make (see ``_pair``)."""
     size = _chunk(n, window)
     return (n + 2 * size - 1) // (2 * size)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _pair(n, window, c):
     """``(lo, mid, hi)`` of the ``c``-th pair of chunks, which ``_var_core`` runs side by
     side. The serial variants run the pairs one after the other, the parallel ones in
