@@ -879,15 +879,25 @@ class Dispatcher:
 
     def _plan(
         self, todo: list[Variant], args: tuple[Any, ...], kwargs: dict[str, Any], size: int
-    ) -> tuple[list[Variant], list[Variant]]:
-        """Tiered tuning's first call: (the variants to compile and time, in order; those
-        deferred). Variants that need no compiling come first; then the serial ones that
-        need compiling, in the size rule's order: all are tried, but compiling stops at
-        the first that succeeds (see :meth:`_measure`); parallel ones wait."""
+    ) -> tuple[list[Variant], dict[str, float]]:
+        """Tiered tuning's first call: the variants in the order to try them, and the
+        seconds each ready one took to load. Those that need no compiling come first;
+        then the others in the size rule's order, serial before parallel.
+        :meth:`_measure` compiles until one succeeds and defers the rest: one compiled
+        variant, a parallel one only if no serial one compiles."""
         order = _preference(size)
-        ready = [v for v in todo if v.ready_for(args, kwargs)]
-        costly = sorted((v for v in todo if v not in ready), key=lambda v: _rank_kind(v, order))
-        return ready + [v for v in costly if not v.parallel], [v for v in costly if v.parallel]
+        ready: list[Variant] = []
+        loaded: dict[str, float] = {}
+        for variant in todo:
+            start = time.perf_counter()
+            if variant.ready_for(args, kwargs):  # loads it from Numba's disk cache
+                ready.append(variant)
+                loaded[variant.name] = time.perf_counter() - start
+        costly = sorted(
+            (v for v in todo if v not in ready),
+            key=lambda v: (v.parallel, _rank_kind(v, order)),
+        )
+        return ready + costly, loaded
 
     def _measure(
         self,
@@ -919,13 +929,14 @@ class Dispatcher:
                 todo.append(variant)
         tiered = not full and size < FULL_TUNING_SIZE
         deferred: list[Variant] = []
+        loaded: dict[str, float] = {}
         if tiered:
-            todo, deferred = self._plan(todo, args, kwargs, size)
+            todo, loaded = self._plan(todo, args, kwargs, size)
         runnable: list[Variant] = []
         compiled_seconds = 0.0  # the longest compile seen here
         with _compile_notice(stage.name):
             for variant in todo:
-                if tiered and variant.compiled and any(r.compiled for r in runnable):
+                if tiered and any(r.compiled for r in runnable):
                     if not variant.ready_for(args, kwargs):
                         deferred.append(variant)  # one compiled variant is enough for now
                         continue
@@ -945,6 +956,8 @@ class Dispatcher:
                         variant.name,
                     )
                     continue
+                if compile_seconds is not None and variant.name in loaded:
+                    compile_seconds += loaded[variant.name]  # loading it counts too
                 compiled_seconds = max(compiled_seconds, compile_seconds or 0.0)
                 decision.trials[variant.name] = Trial(
                     variant.name, "measured", compile_seconds=compile_seconds
