@@ -178,6 +178,7 @@ def _demean_pairwise(x, codes):
 
 
 def _group_demean_numba(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
     done, out = _demean_kahan(x, codes)
     return out if done else _demean_pairwise(x, codes)  # type: ignore[no-any-return]
 
@@ -198,6 +199,7 @@ def _demean_chunks(x, codes):
 
 
 def _group_demean_parallel(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
     done, out = _demean_chunks(x, codes)
     return out if done else _demean_pairwise(x, codes)  # type: ignore[no-any-return]
 
@@ -242,6 +244,7 @@ def _zscore_pairwise(x, codes):
 
 
 def _group_zscore_numba(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
     done, out = _zscore_kahan(x, codes)
     return out if done else _zscore_pairwise(x, codes)  # type: ignore[no-any-return]
 
@@ -262,6 +265,7 @@ def _zscore_chunks(x, codes):
 
 
 def _group_zscore_parallel(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
     done, out = _zscore_chunks(x, codes)
     return out if done else _zscore_pairwise(x, codes)  # type: ignore[no-any-return]
 

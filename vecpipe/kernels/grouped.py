@@ -603,12 +603,23 @@ def _kernels(op: int) -> dict[str, Any]:
 
 def _contiguous(x: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """C-contiguous values and keys (strided ones copied), so the kernels compile for one
-    layout (in Python: a strided input costs no compilation)."""
+    layout, and both writable or both read-only: a read-only pandas column with array
+    keys (or the reverse) takes the read-only signature instead of compiling a third.
+    Done in Python, where a strided or mixed input costs no compilation."""
     if not x.flags.c_contiguous:
         x = np.ascontiguousarray(x)
     if not keys.flags.c_contiguous:
         keys = np.ascontiguousarray(keys)
+    if x.flags.writeable != keys.flags.writeable:
+        x, keys = _readonly(x), _readonly(keys)
     return x, keys
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
 
 
 def _serial_variant(op: int, kernels: dict[str, Any]) -> Any:
