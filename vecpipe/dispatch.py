@@ -932,6 +932,13 @@ class Dispatcher:
         loaded: dict[str, float] = {}
         if tiered:
             todo, loaded = self._plan(todo, args, kwargs, size)
+        rungs = _rungs(n, stage.chunkable)
+        # Every run gets private copies of the input, of the caller's own types (so
+        # nothing compiles twice): a variant that changes its copy is disqualified, and
+        # the copy is made again for the others. The caller's input is never passed to
+        # a variant while tuning (only the rows timed are copied).
+        longest = rungs[-1] if rungs[-1] is None else max(r for r in rungs if r is not None)
+        guard = _Guard(args, kwargs, n, longest)
         runnable: list[Variant] = []
         compiled_seconds = 0.0  # the longest compile seen here
         with _compile_notice(stage.name):
@@ -941,12 +948,15 @@ class Dispatcher:
                         deferred.append(variant)  # one compiled variant is enough for now
                         continue
                 try:
-                    compile_seconds = _compile(variant, args, kwargs)
+                    # A variant plain Python around kernels compiles by running once.
+                    compile_seconds = _compile(variant, guard.args, guard.kwargs)
                 except Exception as exc:
                     reason = describe_failure(exc)
                     decision.trials[variant.name] = Trial(
                         variant.name, "compile-failed", reason=reason
                     )
+                    if guard.changed():
+                        guard.renew(None)
                     if variant.derived:
                         continue  # vecpipe's own attempt: explain() says why, no warning
                     self._warn_once(
@@ -962,6 +972,10 @@ class Dispatcher:
                 decision.trials[variant.name] = Trial(
                     variant.name, "measured", compile_seconds=compile_seconds
                 )
+                if guard.changed():  # its compiling run wrote into the input
+                    guard.renew(None)
+                    self._disqualify(decision, variant, "failed", WRITES_INTO_INPUT, key_text)
+                    continue
                 runnable.append(variant)
         for variant in deferred:
             decision.trials[variant.name] = Trial(variant.name, "deferred")
@@ -972,11 +986,6 @@ class Dispatcher:
         seconds: dict[str, float] = {}
         outputs: dict[str, Any] = {}
         compared: set[str] = set()
-        rungs = _rungs(n, stage.chunkable)
-        # The runs get private copies of the input: a variant that changes its copy is
-        # disqualified, and the copy is made again for the others (the caller's input
-        # is never passed to a variant while tuning).
-        guard = _Guard(args, kwargs, n, rungs[-1] if rungs[-1] is None else max(rungs))  # type: ignore[type-var]
         for position, rung in enumerate(rungs):
             m = n if rung is None else rung
             scale = (n or 1) / (m or 1)
