@@ -955,7 +955,7 @@ class Dispatcher:
                     decision.trials[variant.name] = Trial(
                         variant.name, "compile-failed", reason=reason
                     )
-                    if guard.changed():
+                    if variant.compiler is not None and guard.changed():
                         guard.renew(None)
                     if variant.derived:
                         continue  # vecpipe's own attempt: explain() says why, no warning
@@ -972,7 +972,7 @@ class Dispatcher:
                 decision.trials[variant.name] = Trial(
                     variant.name, "measured", compile_seconds=compile_seconds
                 )
-                if guard.changed():  # its compiling run wrote into the input
+                if variant.compiler is not None and guard.changed():  # its compiling run wrote
                     guard.renew(None)
                     self._disqualify(decision, variant, "failed", WRITES_INTO_INPUT, key_text)
                     continue
