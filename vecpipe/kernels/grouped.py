@@ -262,7 +262,7 @@ _WIDTHS = (2, 3, 1, 1, 1, 3, 3, 1, 1, 1)
 _STARTS = (-0.0, 0.0, 0.0, np.nan, np.nan, 0.0, 0.0, np.nan, np.nan, 1.0)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _sampled_range(keys):
     """The smallest and largest of the first 4096 keys and of 4096 keys spread evenly
     over all of them (so rising keys show their whole range), as int64 (``keys`` not
@@ -428,9 +428,14 @@ def _emit(acc, base, sorted_keys, keys):
     slots``), in a pass that stops once each has been found."""
     span = acc.shape[0]
     ranked = sorted_keys.shape[0] > 0
-    present = np.ones(span, dtype=np.bool_)
+    # 1 where the slot's key has rows. An array of the keys' dtype, as the output keys:
+    # each dtype of np.empty compiles an implementation of its own.
+    present = np.empty(span, dtype=keys.dtype)
     unsure = 0
-    for g in range(0 if ranked else span):
+    for g in range(span):
+        present[g] = 1
+        if ranked:
+            continue
         v = acc[g, 0]
         if _OP == _MEAN or _OP == _VAR or _OP == _STD:
             maybe = acc[g, 2] == 0.0
@@ -443,21 +448,21 @@ def _emit(acc, base, sorted_keys, keys):
         else:
             maybe = np.isnan(v)
         if maybe:
-            present[g] = False
+            present[g] = 0
             unsure += 1
     for i in range(keys.shape[0]):
         if unsure == 0:
             break
         g = np.int64(keys[i]) - base
-        if not present[g]:
-            present[g] = True
+        if present[g] == 0:
+            present[g] = 1
             unsure -= 1
     found = span - unsure
     out_keys = np.empty(found, dtype=keys.dtype)
     values = np.empty(found)
     k = 0
     for g in range(span):
-        if not present[g]:
+        if present[g] == 0:
             continue
         out_keys[k] = sorted_keys[g] if ranked else base + g
         if _OP == _MEAN:
@@ -482,7 +487,7 @@ def _first_pass(x, keys):
     a sum or mean ``_PAIRWISE`` when the keys are sorted and no value is NaN (pandas'
     other summation path), with empty arrays."""
     n = x.shape[0]
-    none = keys[:0].copy()
+    none = np.empty(0, dtype=keys.dtype)
     status = _RANK
     lo = np.int64(0)
     span = np.int64(0)
