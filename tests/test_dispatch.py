@@ -888,3 +888,13 @@ def test_no_notice_when_nobody_watches(monkeypatch, capsys):
     monkeypatch.setattr(dispatch, "_NOTICE_SHOWN", [False])
     _fresh_kernel_stage()(np.arange(3.0))
     assert "vecpipe:" not in capsys.readouterr().err
+
+
+def test_a_variant_numba_cannot_type_the_input_of_is_compile_failed_not_an_error():
+    @vp.stage
+    def total(s):  # auto_numba cannot take a pandas Series
+        return float(s.sum())
+
+    assert total(pd.Series([1.0, 2.0])) == 3.0
+    row = total.explain().to_frame().set_index("variant").loc["auto_numba"]
+    assert row["status"] == "compile-failed"

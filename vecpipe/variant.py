@@ -273,7 +273,10 @@ class Variant:
             return False
         if self.compiler is not None and self.entry is None:
             return False
-        signature = tuple(numba.typeof(a) for a in args)
+        try:
+            signature = tuple(numba.typeof(a) for a in args)
+        except ValueError:  # a type Numba has no name for: compiling will say why
+            return False
         return signature in run.overloads or _load_cached(run, signature)
 
     def compile_for(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float | None:
