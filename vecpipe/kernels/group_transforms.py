@@ -95,7 +95,7 @@ def _standardize(x, codes, mean, scale, lo, hi, out):
             out[i] = (x[i] - mean[g]) / scale[g]
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _group_bounds(codes, ng):
     """Each group's rows together, in row order: ``order[starts[g]:starts[g + 1]]``."""
     starts = np.zeros(ng + 1, dtype=np.int64)
@@ -114,7 +114,7 @@ def _group_bounds(codes, ng):
     return order, starts
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _rolling_group(x, order, starts, g, window, minp, out):
     lo = starts[g]
     hi = starts[g + 1]
