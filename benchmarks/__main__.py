@@ -2,9 +2,10 @@
 
 Dispatch overhead, regret (does the dispatcher choose the fastest variant at every
 size?), verification speed, and threads against the GIL; with ``--all`` (or ``--only``)
-also the kernels against their peers, a pipeline's scaling on Dask, C and Rust host
-programs calling an exported stage from their threads (``--only host``), and pandas
-idioms in unchanged functions (``--only idioms``).
+also the kernels against their peers, each kernel's first call in a fresh process
+(cold start), a pipeline's scaling on Dask, C and Rust host programs calling an exported
+stage from their threads (``--only host``), and pandas idioms in unchanged functions
+(``--only idioms``).
 
 Writes ``results.json`` (the machine and every figure) and ``results.md`` (Markdown
 tables) to ``--out`` and prints the Markdown. vecpipe's wisdom goes to a fresh temporary
@@ -47,13 +48,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("overhead", "regret", "verification", "gil", "kernels", "dask", "host", "idioms"),
+        choices=(
+            "overhead",
+            "regret",
+            "verification",
+            "gil",
+            "kernels",
+            "dask",
+            "coldstart",
+            "host",
+            "idioms",
+        ),
         help="run one benchmark instead of all",
     )
     parser.add_argument(
         "--all",
         action="store_true",
-        help="also run the (long) kernels, Dask and host (C and Rust programs) benchmarks",
+        help="also run the (long) kernels, cold start, Dask and host (C and Rust) benchmarks",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -120,6 +131,12 @@ def _run(quick: bool, out: Path, only: str | None, command: str, every: bool = F
         print("measuring kernels against pandas and peers...", file=sys.stderr, flush=True)
         results["kernels"] = kernels.run(quick)
         sections.append("## Kernels against peers\n\n" + kernels.markdown(results["kernels"]))
+    if only == "coldstart" or (only is None and every):
+        from benchmarks import coldstart
+
+        print("measuring first calls in fresh processes...", file=sys.stderr, flush=True)
+        results["coldstart"] = coldstart.run(quick)
+        sections.append("## Cold start\n\n" + coldstart.markdown(results["coldstart"]))
     if only == "dask" or (only is None and every):
         from benchmarks import dask_scaling
 

@@ -85,8 +85,9 @@ def machine() -> dict[str, Any]:
 class LoadMeter:
     """How busy the *other* processes kept the CPUs while the benchmarks ran.
 
-    Busy CPU time from ``/proc/stat`` minus this process's own CPU time, divided by the
-    wall time: the average number of cores that something else used. On a shared
+    Busy CPU time from ``/proc/stat`` minus this process's own CPU time (and its finished
+    children's: the cold-start benchmark works in child processes), divided by the wall
+    time: the average number of cores that something else used. On a shared
     2-core machine, anything far above 0 disturbs parallel kernels badly.
     """
 
@@ -95,7 +96,7 @@ class LoadMeter:
 
     @staticmethod
     def _sample() -> tuple[float | None, float, float]:
-        own = os.times()
+        own = os.times()  # this process and the children it waited for: its own work
         busy: float | None
         try:
             fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -104,7 +105,8 @@ class LoadMeter:
             busy = (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, IndexError):
             busy = None
-        return busy, own.user + own.system, time.monotonic()
+        mine = own.user + own.system + own.children_user + own.children_system
+        return busy, mine, time.monotonic()
 
     def result(self) -> dict[str, Any]:
         """Average cores used by other processes, and the load averages now."""

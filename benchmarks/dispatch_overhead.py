@@ -59,7 +59,11 @@ def measure_one(n: int, *, rounds: int, number: int) -> dict[str, Any]:
     """Tune ``affine`` for an input of ``n`` elements, then time the three calls."""
     load = LoadMeter()
     x = np.random.default_rng(n).standard_normal(n)
-    affine(x)  # tunes
+    # Tuned fully: the steady state. Until then a tiered key's route also counts its
+    # calls (one more Python call), for at most as long as compiling the variants it
+    # has not tried yet would take (docs/architecture.md).
+    with vp.config(tuning="full"):
+        affine(x)
     choice, f = _direct(affine, x)
 
     def wrapper(*a: Any, **k: Any) -> Any:

@@ -307,6 +307,83 @@ def test_tune_again_reads_the_decisions_from_wisdom(capsys: pytest.CaptureFixtur
     assert {d["how"] for d in document["decisions"]} == {"wisdom"}
 
 
+def test_tune_compiles_and_times_every_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    run_json(capsys, "tune", "cli_stages:squared", "--sizes", "64")
+    frame = vp.wisdom.to_frame()
+    rows = frame[frame["stage"] == "cli_stages:squared"]
+    assert "deferred" not in set(rows["status"])  # full tuning, not tiered
+
+
+# -- warm ------------------------------------------------------------------------------------
+
+
+def test_warm_compiles_the_named_stages_variants(capsys: pytest.CaptureFixture[str]) -> None:
+    import cli_stages
+
+    kernel = cli_stages.squared.variants["numba"].run
+    code, document = run_json(capsys, "warm", "cli_stages:squared", "--no-kernels")
+    assert code == 0
+    assert document["kernels"] == "none"
+    ((row,),) = [[r for r in document["compiled"] if r["stage"] == "squared"]]
+    assert (row["variant"], row["status"]) == ("numba", "compiled")
+    assert kernel.signatures  # compiled for the spec's input
+    assert len(vp.wisdom) == 0  # nothing timed, no wisdom written
+
+
+def test_warm_skips_a_modules_stages_without_a_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "warm", str(STAGES_FILE), "--no-kernels")
+    assert code == 0
+    assert "skipped no_spec" in err
+    assert "squared" in out
+
+
+def test_warm_with_nothing_to_compile_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "warm", "--no-kernels")
+    assert code == 2 and "nothing to compile" in err
+    code, _, err = run(capsys, "warm", "--kernel", "group_median")
+    assert code == 2 and "no such kernel" in err and "group_mean" in err
+
+
+def test_warm_leaves_a_new_process_nothing_to_compile(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
+    env["VECPIPE_CACHE_DIR"] = str(tmp_path / "wisdom")
+    warm = subprocess.run(
+        [sys.executable, "-m", "vecpipe", "warm", "--kernel", "ffill", "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert warm.returncode == 0, warm.stderr
+    assert "warning" not in warm.stderr  # no variant failed
+    script = """
+import json, numpy as np, pandas as pd
+from numba.core import event
+import vecpipe.kernels as vk
+from vecpipe.kernels.fill import ffill_stage
+compiled = []
+class Record(event.Listener):
+    def on_start(self, ev): pass
+    def on_end(self, ev): compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+event.register("numba:compile", Record())
+x = np.random.default_rng(1).standard_normal(500)
+x[::3] = np.nan
+vk.ffill(x)
+vk.ffill(pd.Series(x))  # a read-only array for the kernels: the other signature
+statuses = set(ffill_stage.explain().to_frame()["status"])
+print(json.dumps([compiled, sorted(statuses)]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    compiled, statuses = json.loads(done.stdout.strip().splitlines()[-1])
+    assert compiled == []  # loaded from the disk cache, not compiled
+    assert "deferred" not in statuses  # every variant ready: the first call tunes fully
+
+
 def test_tune_runs_a_pipeline_as_a_whole(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "tune", "cli_stages:pipe", "--sizes", "100")
     assert code == 0

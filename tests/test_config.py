@@ -241,3 +241,27 @@ def test_each_thread_budget_is_decided_separately(twice: vp.Stage, x):
         twice(x)
     keys = set(twice.explain().to_frame()["key"])
     assert len(keys) == (1 if numba.config.NUMBA_NUM_THREADS == 1 else 2)
+
+
+# ------------------------------------------------------------------------ tuning
+
+
+def test_tuning_is_tiered_by_default_and_full_on_request():
+    assert vp.get_config().tuning == "tiered"
+    assert vp.TUNINGS == ("tiered", "full")
+    with vp.config(tuning="full"):
+        assert vp.get_config().tuning == "full"
+    assert vp.get_config().tuning == "tiered"
+
+
+def test_an_unknown_tuning_is_refused_naming_the_choices():
+    with pytest.raises(vp.InvalidArgument, match=r"tuning='eager'.*'tiered', 'full'"):
+        vp.config(tuning="eager")  # type: ignore[arg-type]
+
+
+def test_vecpipe_tuning_environment_variable_sets_the_initial_tuning():
+    result = run_python(
+        "import vecpipe as vp; print(vp.get_config().tuning)", VECPIPE_TUNING="full"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "full"

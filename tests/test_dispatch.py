@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+import pandas as pd
 import pytest
 
 import vecpipe as vp
@@ -75,6 +76,41 @@ def affine() -> vp.Stage:
     return make_affine()
 
 
+def make_tiered() -> vp.Stage:
+    """The affine stage with a parallel kernel that Numba's disk cache cannot hold (made
+    here, without cache=True), so that it needs compiling in every test: what a fresh
+    machine sees."""
+
+    def tiered(x):
+        out = np.empty(len(x))
+        for i in range(len(x)):
+            out[i] = x[i] * 2.0 + 1.0
+        return out
+
+    s = vp.stage(tiered, auto=False, chunkable=True)
+
+    @s.variant("numpy")
+    def _(x):
+        return x * 2.0 + 1.0
+
+    s.variant("numba", _affine_kernel)
+
+    @numba.njit(nogil=True, parallel=True)
+    def kernel(x):
+        out = np.empty(x.shape[0])
+        for i in numba.prange(x.shape[0]):
+            out[i] = x[i] * 2.0 + 1.0
+        return out
+
+    s.variant("numba", kernel, name="numba_parallel")
+    return s
+
+
+@pytest.fixture
+def tiered() -> vp.Stage:
+    return make_tiered()
+
+
 @pytest.fixture
 def x() -> np.ndarray:
     return np.random.default_rng(0).random(1000)
@@ -87,13 +123,76 @@ def test_first_call_returns_the_reference_answer(affine, x):
     np.testing.assert_allclose(affine(x), affine.reference(x))
 
 
-def test_first_call_measures_every_variant(affine, x):
-    affine(x)
+def test_first_call_with_full_tuning_measures_every_variant(affine, x):
+    with vp.config(tuning="full"):
+        affine(x)
     frame = affine.explain().to_frame()
     assert set(frame["variant"]) == {"reference", "numpy", "numba", "numba_parallel"}
     assert (frame["status"].isin(["chosen", "measured"])).all()
     assert frame["seconds"].notna().all()
     assert frame["chosen"].sum() == 1
+
+
+def test_a_tiered_first_call_times_the_ready_variants_and_defers_the_parallel_one(tiered, x):
+    tiered(x)  # 1000 elements: the size rule prefers a serial kernel
+    frame = tiered.explain().to_frame().set_index("variant")
+    assert frame.loc["numba_parallel", "status"] == "deferred"
+    assert "not compiled yet" in frame.loc["numba_parallel", "reason"]
+    timed = ["reference", "numpy", "numba"]
+    assert frame.loc[timed, "status"].isin(["chosen", "measured"]).all()
+    assert frame.loc[timed, "seconds"].notna().all()
+    assert "not tried yet: numba_parallel" in str(tiered.explain())
+
+
+def test_a_tiered_key_is_tuned_fully_once_its_calls_could_pay_for_compiling(tiered, x):
+    tiered(x)
+    dispatcher = tiered._dispatcher
+    ((key, decision),) = dispatcher.decisions.items()
+    # The limit is the expected compile time over the chosen variant's time a call.
+    chosen = decision.trials[decision.chosen].seconds
+    assert decision.promote_after is not None
+    assert decision.promote_after * chosen >= 0.5 > (decision.promote_after - 1) * chosen
+    # As if each call took a third of the compile time: the third call tunes fully.
+    decision.promote_after = 3
+    dispatcher.routes[key] = dispatcher._route_for(key, decision.chosen)
+    tiered(x)
+    tiered(x)
+    assert "deferred" in set(tiered.explain().to_frame()["status"])
+    np.testing.assert_allclose(tiered(x), tiered.reference(x))
+    frame = tiered.explain().to_frame().set_index("variant")
+    assert "deferred" not in set(frame["status"])
+    assert frame.loc["numba_parallel", "status"] in ("chosen", "measured", "dropped")
+    assert dispatcher.decisions[key].promote_after is None
+
+
+def test_a_tiered_decision_from_wisdom_stays_tiered(tiered, x, cache_dir):
+    tiered(x)
+    stored = json.loads((cache_dir / "wisdom.json").read_text())["stages"][tiered.id]
+    ((_, records),) = stored.items()
+    assert records["numba_parallel"]["status"] == "deferred"
+    again = make_tiered()
+    again(x)
+    frame = again.explain().to_frame().set_index("variant")
+    assert set(frame["source"]) == {"wisdom"}
+    assert frame.loc["numba_parallel", "status"] == "deferred"
+    ((_, decision),) = again._dispatcher.decisions.items()
+    assert decision.promote_after is not None
+
+
+def test_full_tuning_completes_a_tiered_decision_on_the_next_call(tiered, x):
+    tiered(x)
+    with vp.config(tuning="full"):
+        tiered(x)
+    frame = tiered.explain().to_frame()
+    assert "deferred" not in set(frame["status"])
+
+
+def test_a_large_input_is_tuned_fully_on_its_first_call(tiered):
+    from vecpipe.dispatch import FULL_TUNING_SIZE
+
+    big = np.random.default_rng(1).random(FULL_TUNING_SIZE)
+    tiered(big)
+    assert "deferred" not in set(tiered.explain().to_frame()["status"])
 
 
 def test_compile_time_is_recorded_apart_from_run_time(x):
@@ -264,6 +363,153 @@ def test_a_variant_that_writes_into_its_input_is_caught(kind):
     np.testing.assert_array_equal(data, np.arange(5.0))  # untouched
     np.testing.assert_array_equal(out, np.arange(5.0) * 2.0)
     assert doubled.choice(data) == "reference"
+
+
+def _series() -> pd.Series:
+    return pd.Series([1.0, np.nan, 3.0, np.nan], index=[10, 11, 12, 13], name="s")
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [4.0, 5.0, np.nan]})
+
+
+def _fillna_series(s):
+    s.fillna(0.0, inplace=True)
+    return float(np.nansum(s))
+
+
+def _setitem_series(s):
+    s[11] = 2.0
+    return float(np.nansum(s))
+
+
+def _rename_series(s):
+    s.name = "other"
+    return float(np.nansum(s))
+
+
+def _new_column(df):
+    df["c"] = 1.0
+    return float(df["a"].sum())
+
+
+def _fillna_frame(df):
+    df.fillna(0.0, inplace=True)
+    return float(df["a"].sum())
+
+
+def _append(v):
+    v.append(4.0)
+    return float(np.nansum(v[:3]))
+
+
+def _setitem_list(v):
+    v[0] = 9.0
+    return 6.0
+
+
+def _into_listed_array(v):
+    v[0][0] = 9.0
+    return float(sum(a.sum() for a in v)) - 9.0
+
+
+def _pop(d):
+    d.pop("b")
+    return d["a"] + 2.0
+
+
+def _into_dict_array(d):
+    d["a"][2] = 9.0
+    return float(d["a"].sum()) - 7.0
+
+
+# One case per kind of input: how to make the value, a variant that writes into it (and
+# returns the right answer, so only the write can give it away).
+WRITERS = {
+    "series-fillna-inplace": (_series, _fillna_series),
+    "series-setitem": (_series, _setitem_series),
+    "series-rename": (_series, _rename_series),
+    "frame-new-column": (_frame, _new_column),
+    "frame-fillna": (_frame, _fillna_frame),
+    "list-append": (lambda: [1.0, 2.0, 3.0], _append),
+    "list-setitem": (lambda: [1.0, 2.0, 3.0], _setitem_list),
+    "list-of-arrays": (lambda: [np.arange(3.0), np.arange(2.0)], _into_listed_array),
+    "dict-pop": (lambda: {"a": 1.0, "b": 2.0}, _pop),
+    "dict-of-array": (lambda: {"a": np.arange(3.0)}, _into_dict_array),
+}
+
+
+@pytest.mark.parametrize("case", list(WRITERS))
+def test_a_variant_that_writes_into_any_kind_of_input_is_caught(case):
+    make, writer = WRITERS[case]
+
+    def total(v):
+        if isinstance(v, dict):
+            return sum(float(np.sum(a)) for a in v.values())
+        if isinstance(v, pd.DataFrame):
+            return float(v["a"].sum())
+        if isinstance(v, list) and v and isinstance(v[0], np.ndarray):
+            return float(sum(a.sum() for a in v))
+        return float(np.nansum(v))
+
+    stage = vp.stage(total, auto=False, name=f"total_{case}")
+    stage.variant("python", writer)
+    value = make()
+    before = make()
+    with pytest.warns(vp.VariantFailedWarning, match="writes into its input"):
+        out = stage(value)
+    assert out == total(before)
+    # The caller's object: same type, same contents, as if nothing ran.
+    if isinstance(before, pd.Series):
+        pd.testing.assert_series_equal(value, before)
+    elif isinstance(before, pd.DataFrame):
+        pd.testing.assert_frame_equal(value, before)
+    elif isinstance(before, dict):
+        assert list(value) == list(before)
+        for k in before:
+            np.testing.assert_array_equal(value[k], before[k])
+    else:
+        assert len(value) == len(before)
+        for got, want in zip(value, before, strict=True):
+            np.testing.assert_array_equal(got, want)
+    row = stage.explain().to_frame().set_index("variant").loc["python"]
+    assert row["status"] == "failed" and "writes into its input" in row["reason"]
+    assert stage.choice(value) == "reference"
+
+
+def test_a_read_only_input_stays_read_only_for_the_variants():
+    seen: list[bool] = []
+
+    @vp.stage(auto=False)
+    def flags(x):
+        return float(x.sum())
+
+    @flags.variant("numpy")
+    def _(x):
+        seen.append(x.flags.writeable)
+        return float(x.sum())
+
+    x = np.arange(5.0)
+    x.flags.writeable = False
+    flags(x)
+    assert seen and not any(seen)
+
+
+def test_tuning_compiles_one_signature_for_the_callers_types():
+    @vp.stage(auto=False)
+    def scaled(x):
+        return x * 3.0
+
+    @scaled.variant("numba")
+    def _(x):
+        return x * 3.0
+
+    for x in (np.arange(10.0), np.arange(20.0)[::2], np.asfortranarray(np.ones((3, 3)))):
+        scaled(x)
+    run = scaled.variants["numba"].run
+    # C, strided and F layouts: one signature each, none for a read-only view.
+    assert len(run.signatures) == 3
+    assert all(sig[0].mutable for sig in run.signatures)
 
 
 def test_tuning_never_modifies_the_input(affine, x):
@@ -515,7 +761,8 @@ def test_a_parallel_variant_must_beat_the_serial_one_by_the_margins(
 ):
     # The times come from wisdom, so the rule is tested without timing anything.
     first = make_affine()
-    first(x)
+    with vp.config(tuning="full"):
+        first(x)
     stored = json.loads((cache_dir / "wisdom.json").read_text())["stages"][first.id]
     ((key, records),) = stored.items()
     times = {"reference": 100 * serial, "numpy": 5 * serial, "numba": serial}
@@ -625,3 +872,52 @@ def test_an_output_length_that_only_matched_by_chance_is_not_blamed():
         out = distinct(repeated)
     np.testing.assert_array_equal(out, np.arange(1000.0))
     assert distinct.choice(repeated) == "numpy"  # still routed to the variant
+
+
+# -- the notice of a long compilation ----------------------------------------------------------
+
+
+def _fresh_kernel_stage() -> vp.Stage:
+    @vp.stage(auto=False)
+    def plus(x):
+        return x + 1.0
+
+    @numba.njit(nogil=True)  # no disk cache: it compiles in every test
+    def kernel(x):
+        return x + 1.0
+
+    plus.variant("numba", kernel)
+    return plus
+
+
+def test_an_interactive_session_sees_one_notice_of_a_long_compilation(monkeypatch, capsys):
+    from vecpipe import dispatch
+
+    monkeypatch.setenv("VECPIPE_NOTICE", "1")  # as on a terminal
+    monkeypatch.setattr(dispatch, "NOTICE_AFTER", 0.0)  # every compilation counts as long
+    monkeypatch.setattr(dispatch, "_NOTICE_SHOWN", [False])
+    _fresh_kernel_stage()(np.arange(3.0))
+    _fresh_kernel_stage()(np.arange(3.0))
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("vecpipe:")]
+    assert len(lines) == 1
+    assert "compiling 'plus'" in lines[0] and "vecpipe warm" in lines[0]
+
+
+def test_no_notice_when_nobody_watches(monkeypatch, capsys):
+    from vecpipe import dispatch
+
+    monkeypatch.setenv("VECPIPE_NOTICE", "0")
+    monkeypatch.setattr(dispatch, "NOTICE_AFTER", 0.0)
+    monkeypatch.setattr(dispatch, "_NOTICE_SHOWN", [False])
+    _fresh_kernel_stage()(np.arange(3.0))
+    assert "vecpipe:" not in capsys.readouterr().err
+
+
+def test_a_variant_numba_cannot_type_the_input_of_is_compile_failed_not_an_error():
+    @vp.stage
+    def total(s):  # auto_numba cannot take a pandas Series
+        return float(s.sum())
+
+    assert total(pd.Series([1.0, 2.0])) == 3.0
+    row = total.explain().to_frame().set_index("variant").loc["auto_numba"]
+    assert row["status"] == "compile-failed"

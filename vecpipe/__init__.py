@@ -52,7 +52,7 @@ from vecpipe.explain import Explanation
 from vecpipe.pandas_accessor import DataFrameAccessor, SeriesAccessor
 from vecpipe.pandas_engine import Engine, engine
 from vecpipe.pipeline import Pipeline, RunReport, StageRun
-from vecpipe.settings import MODES, Settings, config, get_config, set_config
+from vecpipe.settings import MODES, TUNINGS, Settings, config, get_config, set_config
 from vecpipe.stage import Stage, stage
 from vecpipe.variant import KINDS, Variant
 from vecpipe.wisdom import wisdom
@@ -96,6 +96,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "KINDS",
     "MODES",
+    "TUNINGS",
     "BatchError",
     "DataFrameAccessor",
     "Engine",

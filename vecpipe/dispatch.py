@@ -8,10 +8,19 @@ One call of a stage, end to end::
                 wisdom on disk -- every variant stored for its current source --> decision
                       | anything missing
                       v
-                compile (timed, never counted as run time), then time the variants on the
-                call's input -- or, for a large ``chunkable`` input, on growing slices,
-                dropping variants far slower than the best -- comparing each output with
-                the reference's; choose the fastest; store every measurement in wisdom
+                tiered tuning: the variants ready to run (no compiling) and one serial
+                compiled variant (the size rule's first that compiles); the others are
+                deferred -- or every variant, for large inputs and tuning="full"
+                      v
+                compile (once, for the call's types; timed, never counted as run time),
+                then time the variants on private copies of the call's input -- or, for a
+                large ``chunkable`` input, on growing slices, dropping variants far slower
+                than the best -- comparing each output with the reference's, and each
+                copy with the input (a variant that writes into it is disqualified);
+                choose the fastest; store every measurement in wisdom
+                      v
+                deferred variants: the route counts its calls, and tunes the key fully
+                once they have run as long as compiling the deferred ones would take
 
 A variant that raises or returns a malformed result at run time is marked failed for
 that key; the next best (finally the reference) answers, and one warning says so.
@@ -24,12 +33,16 @@ docs/guarantees.md for what is checked where).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import math
+import os
+import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -42,8 +55,17 @@ from vecpipe.errors import (
     WisdomWarning,
 )
 from vecpipe.keys import Key, describe_key, make_key
-from vecpipe.settings import Settings
-from vecpipe.variant import Variant, _first_lines, describe_failure, readonly
+from vecpipe.settings import _GLOBAL as _GLOBAL_SETTINGS
+from vecpipe.settings import _LOCAL as _LOCAL_SETTINGS
+from vecpipe.settings import Settings, get_config
+from vecpipe.variant import (
+    WRITES_INTO_INPUT,
+    Variant,
+    _first_lines,
+    describe_failure,
+    private_copy,
+    unchanged,
+)
 from vecpipe.wisdom import get_wisdom
 
 if TYPE_CHECKING:
@@ -85,6 +107,7 @@ STATUSES = (
     "not-run",
     "unverified",
     "skipped",
+    "deferred",
 )
 _ONE_THREAD = (
     "the thread budget is 1, so a parallel kernel would run serially (and some threading "
@@ -113,6 +136,22 @@ ESTIMATE_ORDER = (
 #: (a parallel kernel measured 1.05x faster where it is 1.75x) from choosing serial.
 PARALLEL_MARGIN = 1.1
 PARALLEL_MIN_SAVING = 2e-6
+#: Tiered tuning (``vp.config(tuning="tiered")``, the default in ``measure`` mode): an
+#: input of fewer elements than FULL_TUNING_SIZE compiles, on the first call of its kind,
+#: only the first serial variant in ESTIMATE_ORDER's preference that compiles; variants
+#: that need no compiling (NumPy and Python ones, kernels compiled already or in Numba's
+#: disk cache) are timed beside it, and the others wait ("deferred"). Once the calls of
+#: that kind have run as long as compiling the deferred variants is expected to take,
+#: the next call tunes fully (the ski-rental rule: waiting costs at most what compiling
+#: would have). Larger inputs are tuned fully on their first call, where ESTIMATE_ORDER
+#: starts to prefer a parallel kernel.
+FULL_TUNING_SIZE = 1 << 19
+#: The expected compile time of a deferred variant: as long as the variant compiled on
+#: the first call took, and at least this (a small kernel on the 2-core development VM).
+COMPILE_GUESS = 0.5
+#: Interactive sessions see one line on stderr, once, when a first call waits longer than
+#: this on compilation (VECPIPE_NOTICE=1 or 0 forces it on or off).
+NOTICE_AFTER = 1.0
 #: A parallel kernel's first calls after a pause wake its thread pool; they are run for up
 #: to this long, until three calls in a row agree, before any of its calls is timed.
 WARM_SECONDS = 0.05
@@ -127,8 +166,8 @@ class _Verdict(NamedTuple):
 
     out: Any  # the variant's output (None if it raised)
     expected: Any  # the reference's
-    protected: tuple[Any, ...]  # the read-only views of the call's arguments
-    args: tuple[Any, ...]  # the arguments compared on (those views, or their first rows)
+    guard: _Guard  # the private copies of the call's arguments the runs were given
+    args: tuple[Any, ...]  # the arguments compared on (those copies, or their first rows)
     whole: bool  # compared on the whole input
     problem: tuple[str, str] | None  # ("mismatch" or "failed", reason), None on a match
 
@@ -173,6 +212,13 @@ class Decision:
     trials: dict[str, Trial] = dataclasses.field(default_factory=dict)
     tuning_seconds: float = 0.0
     size: int = 0
+    #: Tiered tuning: the number of calls after which the deferred variants are tuned
+    #: (None: nothing is deferred).
+    promote_after: int | None = None
+
+    def deferred(self) -> list[str]:
+        """The variants not compiled yet (tiered tuning), in order."""
+        return [t.variant for t in self.trials.values() if t.status == "deferred"]
 
     def ranking(self) -> list[str]:
         """Usable variants, best first (see :func:`_rank`)."""
@@ -698,7 +744,6 @@ class Dispatcher:
     ) -> Any:
         """A routed variant raised or gave a malformed output: fall back, mark, warn."""
         stage = self.stage
-        from vecpipe.settings import get_config
 
         key = make_key(get_config().tag, args, kwargs)
         decision = self.decisions.get(key)
@@ -733,7 +778,7 @@ class Dispatcher:
                     continue
                 with self._lock:
                     self._accept(key, decision, name, verdict)
-                answer = (name, _unprotect(verdict.out, verdict.protected, args))
+                answer = (name, verdict.guard.original_of(verdict.out))
                 break
             try:
                 candidate = variant.run(*args, **kwargs)
@@ -811,15 +856,65 @@ class Dispatcher:
     def _route_for(self, key: Key, name: str) -> Route:
         stage = self.stage
         if name == "reference":
-            return Route("reference", stage._reference.run, None)
+            route = Route("reference", stage._reference.run, None)
+        else:
+            decision = self.decisions.get(key)
+            trial = decision.trials.get(name) if decision is not None else None
+            if trial is not None and not trial.checked:
+                # Chosen from wisdom this installation did not write: compared with the
+                # reference on its first call (see _first_call).
+                route = Route(name, functools.partial(self._first_call, key, name), None)
+            else:
+                check = self.checks.get((key, name))
+                if check is None:
+                    check = self._learning_check(key, name)
+                route = Route(name, stage._variants[name].run, check)
         decision = self.decisions.get(key)
-        trial = decision.trials.get(name) if decision is not None else None
-        if trial is not None and not trial.checked:
-            return Route(name, functools.partial(self._first_call, key, name), None)
-        check = self.checks.get((key, name))
-        if check is None:
-            check = self._learning_check(key, name)
-        return Route(name, stage._variants[name].run, check)
+        if decision is not None and decision.promote_after is not None and decision.deferred():
+            return self._heated(key, route, decision.promote_after)
+        return route
+
+    def _heated(self, key: Key, route: Route, limit: int) -> Route:
+        """``route`` counting its calls: the ``limit``-th (or any under ``tuning="full"``)
+        tunes the key fully (see FULL_TUNING_SIZE)."""
+        fn = route.fn
+        calls = [0]
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1
+            if (
+                calls[0] < limit
+                and (_LOCAL_SETTINGS.get() or _GLOBAL_SETTINGS[0]).tuning == "tiered"
+            ):
+                return fn(*args, **kwargs)
+            calls[0] = -(1 << 62)  # once: later calls on this route run as they are
+            return self._promote(key, fn, args, kwargs)
+
+        return Route(route.name, counted, route.check)
+
+    def _promote(
+        self, key: Key, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Tune a tiered key fully now: compile the deferred variants, time every variant."""
+        with self._lock:
+            busy = key in self._tuning
+            if not busy:
+                event = self._tuning[key] = threading.Event()
+        if busy:  # another thread is tuning it: run what is routed meanwhile
+            return fn(*args, **kwargs)
+        try:
+            settings = get_config()
+            decision, result, have_result = self._measure(
+                key, describe_key(key), args, kwargs, {}, self._excluded(settings), full=True
+            )
+            self.decisions[key] = decision
+            route = self._route_for(key, decision.chosen)
+            self.routes[key] = route
+        finally:
+            with self._lock:
+                del self._tuning[key]
+            event.set()
+        return result if have_result else route.fn(*args, **kwargs)
 
     def _learning_check(self, key: Key, name: str) -> Callable[[Any, tuple[Any, ...]], bool]:
         """For a variant chosen without a run here: its first output sets the form."""
@@ -857,7 +952,7 @@ class Dispatcher:
             self.routes[key] = route
         if verdict.whole:
             answer = verdict.out if verdict.problem is None else verdict.expected
-            return _unprotect(answer, verdict.protected, args)
+            return verdict.guard.original_of(answer)
         return self.run_route(route, key, args, kwargs)
 
     def _compare_once(
@@ -869,26 +964,29 @@ class Dispatcher:
         *,
         sliced: bool = True,
     ) -> _Verdict:
-        """Run a variant and the reference on the same (protected) input; compare."""
+        """Run a variant and the reference on private copies of the same input; compare."""
         stage = self.stage
         variant = stage._variants[name]
-        ro_args, ro_kwargs = _protect(args, kwargs)
         n = _chunk_length(args)
         whole = not (sliced and stage.chunkable and n is not None and n > 2 * CHECK_ROWS)
-        if whole:
-            a, kw = ro_args, ro_kwargs
-        else:
-            a, kw = _slice(ro_args, ro_kwargs, n, CHECK_ROWS)
+        guard = _Guard(args, kwargs, n, None if whole else CHECK_ROWS)
+        a, kw = guard.args, guard.kwargs
         # The reference's exception means the input is bad for every implementation: it
         # reaches the caller, and no variant is blamed.
         expected = stage._reference.run(*a, **kw)
+        if guard.issued(expected):
+            expected = private_copy(expected)  # kept apart from the variant's run
+        if guard.changed():  # the reference writes into its input: its own business
+            a, kw = guard.renew(None)
         try:
             out = variant.run(*a, **kw)
         except Exception as exc:
-            return _Verdict(None, expected, ro_args, a, whole, ("failed", describe_failure(exc)))
+            return _Verdict(None, expected, guard, a, whole, ("failed", describe_failure(exc)))
+        if guard.changed():
+            return _Verdict(None, expected, guard, a, whole, ("failed", WRITES_INTO_INPUT))
         difference = stage.equal.compare(expected, out)
         problem = None if difference is None else ("mismatch", difference)
-        return _Verdict(out, expected, ro_args, a, whole, problem)
+        return _Verdict(out, expected, guard, a, whole, problem)
 
     def _accept(self, key: Key, decision: Decision | None, name: str, verdict: _Verdict) -> None:
         """A variant chosen by wisdom from elsewhere matched the reference: it is checked."""
@@ -958,12 +1056,21 @@ class Dispatcher:
             )
             self.decisions[key] = decision
             return self._route_for(key, decision.chosen), None, False
+        full = settings.tuning == "full"
         stored_decision = self._from_wisdom(key_text, stored, excluded)
+        if stored_decision is not None and stored_decision.deferred():
+            if full:  # a tiered decision, to be completed now
+                stored_decision = None
+                stored = {n: t for n, t in stored.items() if t.status != "deferred"}
+            else:
+                stored_decision.promote_after = _promote_after(stored_decision)
         if stored_decision is not None:
             decision = stored_decision
             self.decisions[key] = decision
             return self._route_for(key, decision.chosen), None, False
-        decision, result, have_result = self._measure(key, key_text, args, kwargs, stored, excluded)
+        decision, result, have_result = self._measure(
+            key, key_text, args, kwargs, stored, excluded, full=full
+        )
         self.decisions[key] = decision
         return self._route_for(key, decision.chosen), result, have_result
 
@@ -1127,34 +1234,37 @@ class Dispatcher:
     ) -> Decision:
         stage = self.stage
         n = _chunk_length(args) or _element_count(args, kwargs)
-        order = next(kinds for limit, kinds in ESTIMATE_ORDER if limit is None or n < limit)
+        order = _preference(n)
         decision = Decision(key_text, "estimated", size=n)
-
-        def rank(variant: Variant) -> int:
-            label = "numba_parallel" if variant.parallel else variant.kind
-            return order.index(label) if label in order else len(order)
-
         candidates = sorted(
-            (v for v in stage._variants.values() if v.name not in excluded), key=rank
+            (v for v in stage._variants.values() if v.name not in excluded),
+            key=lambda v: _rank_kind(v, order),
         )
         for name, (status, reason) in excluded.items():
             decision.trials[name] = Trial(name, status, reason=reason, source="estimated")
-        ro_args, ro_kwargs = _protect(args, kwargs)
-        for variant in candidates:
-            try:
-                compile_seconds = _compile(variant, args, kwargs, ro_args, ro_kwargs)
-            except Exception as exc:
-                decision.trials[variant.name] = Trial(
-                    variant.name, "compile-failed", reason=_first_lines(exc), source="estimated"
-                )
-                continue
-            if decision.chosen == "reference":
+        # Only the chosen variant is compiled; the others compile if a failure at run time
+        # ever makes them the next best.
+        with _compile_notice(stage.name):
+            for variant in candidates:
+                if decision.chosen != "reference":
+                    decision.trials[variant.name] = Trial(
+                        variant.name, "not-run", source="estimated"
+                    )
+                    continue
+                try:
+                    compile_seconds = _compile(variant, args, kwargs)
+                except Exception as exc:
+                    decision.trials[variant.name] = Trial(
+                        variant.name,
+                        "compile-failed",
+                        reason=_first_lines(exc),
+                        source="estimated",
+                    )
+                    continue
                 decision.chosen = variant.name
                 decision.trials[variant.name] = Trial(
                     variant.name, "chosen", None, compile_seconds, source="estimated"
                 )
-            else:
-                decision.trials[variant.name] = Trial(variant.name, "not-run", source="estimated")
         decision.trials["reference"] = Trial("reference", "not-run", source="estimated")
         if decision.chosen == "reference":
             decision.trials["reference"].status = "chosen"
@@ -1162,6 +1272,28 @@ class Dispatcher:
             f"estimated without timing: n={n} prefers {' > '.join(order)} (no wisdom stored)"
         )
         return decision
+
+    def _plan(
+        self, todo: list[Variant], args: tuple[Any, ...], kwargs: dict[str, Any], size: int
+    ) -> tuple[list[Variant], dict[str, float]]:
+        """Tiered tuning's first call: the variants in the order to try them, and the
+        seconds each ready one took to load. Those that need no compiling come first;
+        then the others in the size rule's order, serial before parallel.
+        :meth:`_measure` compiles until one succeeds and defers the rest: one compiled
+        variant, a parallel one only if no serial one compiles."""
+        order = _preference(size)
+        ready: list[Variant] = []
+        loaded: dict[str, float] = {}
+        for variant in todo:
+            start = time.perf_counter()
+            if variant.ready_for(args, kwargs):  # loads it from Numba's disk cache
+                ready.append(variant)
+                loaded[variant.name] = time.perf_counter() - start
+        costly = sorted(
+            (v for v in todo if v not in ready),
+            key=lambda v: (v.parallel, _rank_kind(v, order)),
+        )
+        return ready + costly, loaded
 
     def _measure(
         self,
@@ -1171,6 +1303,8 @@ class Dispatcher:
         kwargs: dict[str, Any],
         stored: dict[str, Trial],
         excluded: dict[str, tuple[str, str]],
+        *,
+        full: bool = True,
     ) -> tuple[Decision, Any, bool]:
         stage = self.stage
         started = time.perf_counter()
@@ -1178,7 +1312,6 @@ class Dispatcher:
         size = n if n is not None else _element_count(args, kwargs)
         decision = Decision(key_text, "measured", size=size)
         reference = stage._reference
-        ro_args, ro_kwargs = _protect(args, kwargs)
 
         # Stored trials stay valid; the reference is re-run for comparisons regardless.
         todo: list[Variant] = []
@@ -1190,26 +1323,58 @@ class Dispatcher:
                 decision.trials[variant.name] = stored[variant.name]
             else:
                 todo.append(variant)
+        tiered = not full and size < FULL_TUNING_SIZE
+        deferred: list[Variant] = []
+        loaded: dict[str, float] = {}
+        if tiered:
+            todo, loaded = self._plan(todo, args, kwargs, size)
+        rungs = _rungs(n, stage.chunkable)
+        # Every run gets private copies of the input, of the caller's own types (so
+        # nothing compiles twice): a variant that changes its copy is disqualified, and
+        # the copy is made again for the others. The caller's input is never passed to
+        # a variant while tuning (only the rows timed are copied).
+        longest = rungs[-1] if rungs[-1] is None else max(r for r in rungs if r is not None)
+        guard = _Guard(args, kwargs, n, longest)
         runnable: list[Variant] = []
-        for variant in todo:
-            try:
-                compile_seconds = _compile(variant, args, kwargs, ro_args, ro_kwargs)
-            except Exception as exc:
-                reason = describe_failure(exc)
-                decision.trials[variant.name] = Trial(variant.name, "compile-failed", reason=reason)
-                if variant.derived:
-                    continue  # vecpipe's own attempt: explain() says why, no warning
-                self._warn_once(
-                    VariantFailedWarning,
-                    f"stage {stage.name!r}: variant {variant.name!r} failed to compile for "
-                    f"{key_text}: {reason}; the other variants run instead",
-                    variant.name,
+        compiled_seconds = 0.0  # the longest compile seen here
+        with _compile_notice(stage.name):
+            for variant in todo:
+                if tiered and any(r.compiled for r in runnable):
+                    if not variant.ready_for(args, kwargs):
+                        deferred.append(variant)  # one compiled variant is enough for now
+                        continue
+                try:
+                    # A variant plain Python around kernels compiles by running once.
+                    compile_seconds = _compile(variant, guard.args, guard.kwargs)
+                except Exception as exc:
+                    reason = describe_failure(exc)
+                    decision.trials[variant.name] = Trial(
+                        variant.name, "compile-failed", reason=reason
+                    )
+                    if variant.compiler is not None and guard.changed():
+                        guard.renew(None)
+                    if variant.derived:
+                        continue  # vecpipe's own attempt: explain() says why, no warning
+                    self._warn_once(
+                        VariantFailedWarning,
+                        f"stage {stage.name!r}: variant {variant.name!r} failed to compile for "
+                        f"{key_text}: {reason}; the other variants run instead",
+                        variant.name,
+                    )
+                    continue
+                if compile_seconds is not None and variant.name in loaded:
+                    compile_seconds += loaded[variant.name]  # loading it counts too
+                compiled_seconds = max(compiled_seconds, compile_seconds or 0.0)
+                decision.trials[variant.name] = Trial(
+                    variant.name, "measured", compile_seconds=compile_seconds
                 )
-                continue
-            decision.trials[variant.name] = Trial(
-                variant.name, "measured", compile_seconds=compile_seconds
-            )
-            runnable.append(variant)
+                if variant.compiler is not None and guard.changed():  # its compiling run wrote
+                    guard.renew(None)
+                    self._disqualify(decision, variant, "failed", WRITES_INTO_INPUT, key_text)
+                    continue
+                runnable.append(variant)
+        for variant in deferred:
+            decision.trials[variant.name] = Trial(variant.name, "deferred")
 
         decision.trials["reference"] = Trial("reference", "measured")
         alive: list[Variant] = [reference, *runnable]
@@ -1217,17 +1382,20 @@ class Dispatcher:
         seconds: dict[str, float] = {}
         outputs: dict[str, Any] = {}
         compared: set[str] = set()
-        rungs = _rungs(n, stage.chunkable)
         for position, rung in enumerate(rungs):
             m = n if rung is None else rung
             scale = (n or 1) / (m or 1)
-            a, kw = (ro_args, ro_kwargs) if rung is None else _slice(ro_args, ro_kwargs, n, rung)
+            a, kw = guard.at(rung)
             # One run each: the outputs to compare, and a first time. The reference's run is
             # the oracle's price, not timing, so it does not count against the budget; its
             # exception means the input is bad, and reaches the caller.
             first: dict[str, float] = {}
             if reference in alive:  # on the first rung it always is: every variant is compared
                 expected, first["reference"] = _timed(reference.run, a, kw)
+                if guard.issued(expected):
+                    expected = private_copy(expected)  # kept apart from later runs' writes
+                if guard.changed():  # the reference writes into its input: its own business
+                    a, kw = guard.renew(rung)
             for variant in alive:
                 if variant is reference:
                     continue
@@ -1237,6 +1405,12 @@ class Dispatcher:
                     out, first[variant.name] = _timed(variant.run, a, kw)
                 except Exception as exc:
                     self._disqualify(decision, variant, "failed", describe_failure(exc), key_text)
+                    if guard.changed():
+                        a, kw = guard.renew(rung)
+                    continue
+                if guard.changed():
+                    self._disqualify(decision, variant, "failed", WRITES_INTO_INPUT, key_text)
+                    a, kw = guard.renew(rung)
                     continue
                 spent += first[variant.name]
                 if variant.name not in compared:
@@ -1269,6 +1443,12 @@ class Dispatcher:
                     )
                     outputs.pop(name, None)
             alive = [v for v in alive if decision.trials[v.name].status == "measured"]
+            if guard.changed():
+                self._find_writers(
+                    decision, [v for v in alive if v.name in contenders], guard, rung, key_text
+                )
+                alive = [v for v in alive if decision.trials[v.name].status == "measured"]
+                a, kw = guard.at(rung)
             for variant in alive:
                 seconds[variant.name] = best.get(variant.name, first[variant.name]) * scale
             if position == len(rungs) - 1:
@@ -1303,9 +1483,11 @@ class Dispatcher:
                 break
 
         for name, t in seconds.items():
-            trial = decision.trials.setdefault(name, Trial(name, "measured"))
-            trial.seconds = t
+            if decision.trials[name].status in _USABLE:
+                decision.trials[name].seconds = t
         self._choose(decision)
+        if deferred:
+            self._defer(decision, size, compiled_seconds)
         decision.tuning_seconds = time.perf_counter() - started
         records = {
             name: trial.record(stage._variant(name), reference.source_hash, size)
@@ -1315,8 +1497,53 @@ class Dispatcher:
         self._store(key_text, records)
         chosen = decision.chosen
         if chosen in outputs:
-            return decision, _unprotect(outputs[chosen], ro_args, args), True
+            return decision, guard.original_of(outputs[chosen]), True
         return decision, None, False
+
+    def _defer(self, decision: Decision, size: int, compiled_seconds: float) -> None:
+        """Tiered tuning: say why the deferred variants wait, and until when."""
+        names = decision.deferred()
+        expected = max(compiled_seconds, COMPILE_GUESS)
+        for name in names:
+            decision.trials[name].compile_seconds = None
+            decision.trials[name].reason = (
+                f"not compiled yet: a first call on {size:,} elements compiles only the "
+                f"variant the size rule prefers; tried when calls of this kind have run "
+                f"about {expected:.2g} s, the time compiling it is expected to take"
+            )
+        decision.promote_after = _promote_after(decision)
+        decision.reason += (
+            f"; not tried yet: {', '.join(names)} (tuned after about "
+            f"{decision.promote_after:,} calls of this kind, or with tuning='full')"
+        )
+
+    def _find_writers(
+        self,
+        decision: Decision,
+        ran: list[Variant],
+        guard: _Guard,
+        rung: int | None,
+        key_text: str,
+    ) -> None:
+        """A timing loop changed the input copy: run each variant once more on a fresh copy
+        to find which; if none does it again, none of them is trusted."""
+        found = False
+        for variant in ran:
+            a, kw = guard.renew(rung)
+            try:
+                variant.run(*a, **kw)
+            except Exception:
+                pass
+            if guard.changed() and variant is not self.stage._reference:
+                self._disqualify(decision, variant, "failed", WRITES_INTO_INPUT, key_text)
+                found = True
+        if not found:
+            for variant in ran:
+                if variant is not self.stage._reference:
+                    self._disqualify(
+                        decision, variant, "failed", WRITES_INTO_INPUT + " (now and then)", key_text
+                    )
+        guard.renew(rung)
 
     def _disqualify(
         self, decision: Decision, variant: Variant, status: str, reason: str, key_text: str
@@ -1348,23 +1575,138 @@ class Dispatcher:
             )
 
 
-def _compile(
-    variant: Variant,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    ro_args: tuple[Any, ...],
-    ro_kwargs: dict[str, Any],
-) -> float | None:
-    """Compile for the read-only views used while tuning and for the caller's own types."""
-    first = variant.compile_for(ro_args, ro_kwargs)
-    second = variant.compile_for(args, kwargs)
-    return None if first is None else first + (second or 0.0)
+def _preference(n: int) -> tuple[str, ...]:
+    """ESTIMATE_ORDER's kinds for ``n`` elements, preferred first."""
+    return next(kinds for limit, kinds in ESTIMATE_ORDER if limit is None or n < limit)
 
 
-def _protect(
-    args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    return tuple(readonly(a) for a in args), {k: readonly(v) for k, v in kwargs.items()}
+def _rank_kind(variant: Variant, order: tuple[str, ...]) -> tuple[int, bool]:
+    """A variant's place in a size rule's order; vecpipe's own variants after the user's."""
+    label = "numba_parallel" if variant.parallel else variant.kind
+    return (order.index(label) if label in order else len(order), variant.derived)
+
+
+def _promote_after(decision: Decision) -> int:
+    """Tiered tuning: after how many calls the deferred variants are compiled and timed.
+
+    When the calls have run as long as compiling them is expected to take (the longest
+    compile this key has seen, at least COMPILE_GUESS each); with no time known for the
+    chosen variant, after 1000 calls.
+    """
+    trials = decision.trials
+    chosen = trials.get(decision.chosen)
+    compiled = [t.compile_seconds for t in trials.values() if t.compile_seconds]
+    expected = max([*compiled, COMPILE_GUESS]) * len(decision.deferred())
+    if chosen is None or not chosen.seconds:
+        return 1000
+    return max(1, math.ceil(expected / chosen.seconds))
+
+
+_NOTICE_LOCK = threading.Lock()
+_NOTICE_SHOWN = [False]
+
+
+def _interactive() -> bool:
+    """Whether a person is likely watching stderr: a REPL, IPython or a terminal."""
+    setting = os.environ.get("VECPIPE_NOTICE", "").strip().lower()
+    if setting in ("0", "false", "no", "off"):
+        return False
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    if hasattr(sys, "ps1") or sys.flags.interactive:
+        return True
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _notice(stage_name: str) -> None:
+    with _NOTICE_LOCK:
+        if _NOTICE_SHOWN[0]:
+            return
+        _NOTICE_SHOWN[0] = True
+    print(
+        f"vecpipe: compiling {stage_name!r} for a new kind of input (once: Numba caches the "
+        "code on disk; `vecpipe warm` compiles the kernels ahead of time)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+@contextlib.contextmanager
+def _compile_notice(stage_name: str) -> Iterator[None]:
+    """One line on stderr, once a process, if compiling here takes over NOTICE_AFTER in an
+    interactive session (a timer thread prints it while the compilation runs)."""
+    if _NOTICE_SHOWN[0] or not _interactive():
+        yield
+        return
+    timer = threading.Timer(NOTICE_AFTER, _notice, args=(stage_name,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _compile(variant: Variant, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float | None:
+    """Compile for the caller's own types, which the private copies of tuning share."""
+    return variant.compile_for(args, kwargs)
+
+
+class _Guard:
+    """Private copies of a call's arguments for the tuning runs, and the check that a run
+    left them as they were (see :func:`vecpipe.variant.private_copy`)."""
+
+    def __init__(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], n: int | None, top: int | None
+    ) -> None:
+        self.whole = args
+        if top is not None and n is not None:  # only the head of a long input is timed
+            args, kwargs = _slice(args, kwargs, n, top)
+            n = top
+        self.originals = (args, kwargs)
+        self.length = n
+        self._issued: list[tuple[Any, ...]] = []
+        self.renew(None)
+
+    def renew(self, rung: int | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Fresh copies; the arguments for ``rung`` (None: all rows)."""
+        args, kwargs = self.originals
+        self.args = tuple(private_copy(a) for a in args)
+        self.kwargs = {k: private_copy(v) for k, v in kwargs.items()}
+        self._issued.append(self.args)
+        return self.at(rung)
+
+    def at(self, rung: int | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The copies, or their first ``rung`` rows."""
+        if rung is None or self.length is None or rung >= self.length:
+            return self.args, self.kwargs
+        return _slice(self.args, self.kwargs, self.length, rung)
+
+    def changed(self) -> bool:
+        """Whether any copy differs from its original now."""
+        args, kwargs = self.originals
+        return not (
+            all(unchanged(c, o) for c, o in zip(self.args, args, strict=True))
+            and all(unchanged(self.kwargs[k], v) for k, v in kwargs.items())
+        )
+
+    def issued(self, value: Any) -> bool:
+        """Whether ``value`` is one of the copies handed out."""
+        return any(value is c for copies in self._issued for c in copies)
+
+    def original_of(self, out: Any) -> Any:
+        """An output that is one of the copies is given back as the caller's own object."""
+        for copies in self._issued:
+            for copy, original in zip(copies, self.whole, strict=True):
+                if out is copy:
+                    return original
+        return out
 
 
 def _slice(
@@ -1372,14 +1714,6 @@ def _slice(
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     assert n is not None
     return tuple(_head(a, n, m) for a in args), {k: _head(v, n, m) for k, v in kwargs.items()}
-
-
-def _unprotect(out: Any, protected: tuple[Any, ...], original: tuple[Any, ...]) -> Any:
-    """An output that is one of the read-only inputs is given back as the caller's object."""
-    for p, o in zip(protected, original, strict=True):
-        if out is p:
-            return o
-    return out
 
 
 def check_arguments(stage: Stage, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

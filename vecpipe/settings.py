@@ -1,9 +1,11 @@
-"""Settings: the dispatch mode and the thread budget (``vp.config``, ``vp.set_config``).
+"""Settings: the dispatch mode, the thread budget and how eagerly a new kind of input is
+tuned (``vp.config``, ``vp.set_config``).
 
 Settings live in an immutable :class:`Settings` object. :func:`set_config` changes the
 process-wide defaults; ``with config(...)`` changes them for the code inside the block
 (in this thread or asyncio task only, as :mod:`contextvars` do). The environment
-variables ``VECPIPE_MODE`` and ``VECPIPE_THREADS`` set the initial defaults.
+variables ``VECPIPE_MODE``, ``VECPIPE_THREADS`` and ``VECPIPE_TUNING`` set the initial
+defaults.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import numba
 
 from vecpipe.errors import InvalidArgument
 
-__all__ = ["MODES", "Settings", "config", "get_config", "set_config"]
+__all__ = ["MODES", "TUNINGS", "Settings", "config", "get_config", "set_config"]
 
 Mode = Literal["measure", "estimate", "reference"]
+Tuning = Literal["tiered", "full"]
 
 #: Numba's thread pool size (NUMBA_NUM_THREADS): the largest thread budget.
 _POOL_SIZE: int = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009
@@ -30,6 +33,13 @@ _POOL_SIZE: int = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009
 #: the fastest; ``estimate`` never times (stored wisdom, else a size heuristic);
 #: ``reference`` always runs the original function.
 MODES: tuple[str, ...] = ("measure", "estimate", "reference")
+
+#: How the ``measure`` mode tunes a new kind of input: ``tiered`` compiles only the
+#: variant a size rule prefers on the first call (variants that need no compiling are
+#: timed too) and tunes fully once the calls of that kind have run long enough to pay
+#: for compiling the others, or at once for large inputs; ``full`` compiles and times
+#: every variant on the first call (what ``vecpipe tune`` does).
+TUNINGS: tuple[str, ...] = ("tiered", "full")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -46,6 +56,10 @@ class Settings:
     require_verified : bool
         Run only variants that :func:`vecpipe.verify` passed for their current source
         (the others are skipped, with the reason in ``explain()``).
+    tuning : {"tiered", "full"}
+        How a new kind of input is tuned in ``measure`` mode; see :data:`TUNINGS`. Not
+        part of the keys: it applies to kinds of input not decided yet, and ``full``
+        makes a tiered decision tune fully on its next call.
 
     Examples
     --------
@@ -57,6 +71,7 @@ class Settings:
     mode: Mode = "measure"
     threads: int = 1
     require_verified: bool = False
+    tuning: Tuning = "tiered"
     #: The part of the settings that changes which variant is best; keys include it.
     tag: int = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -78,6 +93,12 @@ class Settings:
             raise InvalidArgument(msg)
         if not isinstance(self.require_verified, bool):
             msg = f"config: require_verified={self.require_verified!r} must be True or False"
+            raise InvalidArgument(msg)
+        if self.tuning not in TUNINGS:
+            msg = (
+                f"config: tuning={self.tuning!r} is not a way of tuning; "
+                f"pass one of {', '.join(repr(t) for t in TUNINGS)}"
+            )
             raise InvalidArgument(msg)
         # One int for what changes the best variant: 4 * threads + 2 * require_verified +
         # estimate. Reference mode's tag is never in a route table, so its calls take the
@@ -118,9 +139,16 @@ def _from_environment() -> Settings:
             f"mode; set it to one of {modes}, or unset it"
         )
         return cast(Settings, _InvalidEnvironment(msg))
+    tuning = os.environ.get("VECPIPE_TUNING", "tiered").strip().lower() or "tiered"
+    if tuning not in TUNINGS:
+        msg = (
+            f"environment: VECPIPE_TUNING={os.environ['VECPIPE_TUNING']!r} is not a way of "
+            f"tuning; set it to one of {', '.join(repr(t) for t in TUNINGS)}, or unset it"
+        )
+        return cast(Settings, _InvalidEnvironment(msg))
     try:
         threads = int(threads_text) if threads_text else _POOL_SIZE
-        return Settings(mode=mode, threads=threads)  # type: ignore[arg-type]
+        return Settings(mode=mode, threads=threads, tuning=tuning)  # type: ignore[arg-type]
     except (ValueError, InvalidArgument):
         msg = (
             f"environment: VECPIPE_THREADS={threads_text!r} must be a whole number of "
@@ -130,7 +158,8 @@ def _from_environment() -> Settings:
 
 
 def environment_error() -> str | None:
-    """Why VECPIPE_MODE / VECPIPE_THREADS are invalid, or None when they are fine.
+    """Why VECPIPE_MODE / VECPIPE_THREADS / VECPIPE_TUNING are invalid, or None when they
+    are fine.
 
     Examples
     --------
@@ -173,7 +202,11 @@ def _apply_threads(threads: int) -> None:
 
 
 def set_config(
-    *, mode: Mode | None = None, threads: int | None = None, require_verified: bool | None = None
+    *,
+    mode: Mode | None = None,
+    threads: int | None = None,
+    require_verified: bool | None = None,
+    tuning: Tuning | None = None,
 ) -> Settings:
     """Change the process-wide settings.
 
@@ -185,6 +218,8 @@ def set_config(
         The thread budget for parallel kernels; unchanged when omitted.
     require_verified : bool, optional
         Run only verified variants; unchanged when omitted.
+    tuning : {"tiered", "full"}, optional
+        How new kinds of input are tuned; unchanged when omitted.
 
     Returns
     -------
@@ -200,13 +235,17 @@ def set_config(
     >>> _ = vp.set_config(mode=previous.mode)
     """
     previous = _GLOBAL[0]
-    _GLOBAL[0] = _changed(previous, _given(mode, threads, require_verified))
+    _GLOBAL[0] = _changed(previous, _given(mode, threads, require_verified, tuning))
     _apply_threads(_GLOBAL[0].threads)
     return previous
 
 
 def config(
-    *, mode: Mode | None = None, threads: int | None = None, require_verified: bool | None = None
+    *,
+    mode: Mode | None = None,
+    threads: int | None = None,
+    require_verified: bool | None = None,
+    tuning: Tuning | None = None,
 ) -> contextlib.AbstractContextManager[Settings]:
     """Change the settings inside a ``with`` block.
 
@@ -218,6 +257,9 @@ def config(
         The thread budget for parallel kernels inside the block.
     require_verified : bool, optional
         Inside the block, run only variants verified for their current source.
+    tuning : {"tiered", "full"}, optional
+        Inside the block, how new kinds of input are tuned (``"full"``: every variant
+        compiled and timed on the first call).
 
     Returns
     -------
@@ -236,14 +278,24 @@ def config(
     ...     double(np.arange(3))
     array([0, 2, 4])
     """
-    changes = _given(mode, threads, require_verified)
+    changes = _given(mode, threads, require_verified, tuning)
     _changed(get_config(), changes)  # bad values raise here, not at `with`
     return _block(changes)
 
 
-def _given(mode: Mode | None, threads: int | None, require_verified: bool | None) -> dict[str, Any]:
+def _given(
+    mode: Mode | None,
+    threads: int | None,
+    require_verified: bool | None,
+    tuning: Tuning | None = None,
+) -> dict[str, Any]:
     """The settings a call names (None: left as they are)."""
-    named = {"mode": mode, "threads": threads, "require_verified": require_verified}
+    named = {
+        "mode": mode,
+        "threads": threads,
+        "require_verified": require_verified,
+        "tuning": tuning,
+    }
     return {name: value for name, value in named.items() if value is not None}
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
 
 from vecpipe.errors import GILWarning, InvalidArgument
@@ -61,12 +62,19 @@ def _readonly_problem(exc: BaseException) -> bool:
     return "read-only" in text or "readonly" in text
 
 
+#: What ``explain()`` says of a variant that changed the private copy of its input.
+WRITES_INTO_INPUT = (
+    "writes into its input (it changed the private copy of the input it was given while "
+    "tuning; the caller's input is untouched; work on a copy instead)"
+)
+
+
 def describe_failure(exc: BaseException) -> str:
     """The reason shown in ``explain()`` for a variant that raised."""
     if _readonly_problem(exc):
         return (
-            "writes into its input (inputs are passed read-only while tuning; "
-            f"work on a copy instead): {_first_lines(exc, 1)}"
+            "writes into its input (the input is read-only; work on a copy instead): "
+            f"{_first_lines(exc, 1)}"
         )
     return _first_lines(exc)
 
@@ -135,6 +143,10 @@ class Variant:
     #: What a derived variant did for a kind of input (given the decision's key text),
     #: shown by ``explain()``: the pandas idioms it found and what each became.
     notes: Callable[[str], str] | None = dataclasses.field(default=None, repr=False)
+    #: For a variant that is plain Python around Numba kernels (see ``compiler``): the
+    #: kernel every call runs, with the variant's own arguments. Whether it is compiled or
+    #: in Numba's disk cache says whether the variant is ready (:meth:`ready_for`).
+    entry: Dispatcher | None = dataclasses.field(default=None, repr=False)
 
     @property
     def compiled(self) -> bool:
@@ -250,6 +262,26 @@ class Variant:
             options=options,
         )
 
+    def ready_for(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Whether running for these arguments' types needs no compilation.
+
+        True for variants that are not compiled, for Numba kernels already compiled in
+        this process for these types, and for those that Numba's disk cache holds (they
+        are loaded now, which takes milliseconds where compiling takes seconds).
+        """
+        if not self.compiled:
+            return True
+        run = self.entry if self.entry is not None else self.run
+        if kwargs or not isinstance(run, Dispatcher):
+            return False
+        if self.compiler is not None and self.entry is None:
+            return False
+        try:
+            signature = tuple(numba.typeof(a) for a in args)
+        except ValueError:  # a type Numba has no name for: compiling will say why
+            return False
+        return signature in run.overloads or _load_cached(run, signature)
+
     def compile_for(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float | None:
         """Compile for these arguments' types; return the seconds it took.
 
@@ -271,6 +303,117 @@ class Variant:
         start = time.perf_counter()
         run.compile(signature)
         return time.perf_counter() - start
+
+
+def _load_cached(kernel: Dispatcher, signature: tuple[Any, ...]) -> bool:
+    """Load ``kernel``'s code for ``signature`` from Numba's disk cache, if it is there.
+
+    What ``Dispatcher.compile`` does before it compiles, without compiling: Numba offers
+    no public call for it, so any surprise from its internals reads as "not cached".
+    """
+    try:
+        with global_compiler_lock:
+            if signature in kernel.overloads:
+                return True
+            found = kernel._cache.load_overload(signature, kernel.targetctx)  # type: ignore[attr-defined]
+            if found is None:
+                return False
+            if not found.objectmode:
+                kernel.targetctx.insert_user_function(
+                    found.entry_point, found.fndesc, [found.library]
+                )
+            kernel.add_overload(found)
+            return True
+    except Exception:
+        return False
+
+
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), np.generic)
+
+
+def private_copy(value: Any) -> Any:
+    """A copy of an argument for tuning runs, of the same Numba type as ``value``.
+
+    Arrays keep their layout class (C, F or strided) and read-only flag, so a compiled
+    variant needs no second signature for the copy; pandas objects are deep copies;
+    lists, tuples and dicts are copied to the depth that holds anything mutable.
+    Anything else is returned as it is.
+    """
+    if isinstance(value, np.ndarray):
+        return _array_copy(value)
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, _IMMUTABLE) for v in value):
+            return list(value) if isinstance(value, list) else value
+        items = [private_copy(v) for v in value]
+        return items if isinstance(value, list) else type(value)(items)  # type: ignore[call-arg]
+    if isinstance(value, dict):
+        return {k: private_copy(v) for k, v in value.items()}
+    if hasattr(value, "iloc") and callable(getattr(value, "copy", None)):
+        return value.copy(deep=True)  # a Series or DataFrame
+    if isinstance(value, set):
+        return set(value)
+    return value
+
+
+def _array_copy(a: np.ndarray) -> np.ndarray:
+    if a.flags.c_contiguous or a.flags.f_contiguous:
+        out = a.copy(order="K")
+    else:  # strided: a strided view of a new buffer, so Numba sees layout "A" again
+        out = np.empty((*a.shape, 2), dtype=a.dtype)[..., 0]
+        out[...] = a
+    if not a.flags.writeable:
+        out.flags.writeable = False
+    return out
+
+
+def unchanged(copy: Any, original: Any) -> bool:
+    """Whether a private copy still equals its original (bit for bit, for arrays)."""
+    if copy is original:
+        return True
+    if type(copy) is not type(original):
+        return False
+    if isinstance(copy, np.ndarray):
+        return _same_array(copy, original)
+    if isinstance(copy, list | tuple):
+        return len(copy) == len(original) and all(
+            c is o or unchanged(c, o) for c, o in zip(copy, original, strict=True)
+        )
+    if isinstance(copy, dict):
+        return list(copy) == list(original) and all(unchanged(copy[k], original[k]) for k in copy)
+    if hasattr(copy, "iloc"):
+        return _same_pandas(copy, original)
+    try:
+        return bool(copy == original)
+    except Exception:
+        return False
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.hasobject:
+        return all(x is y or x == y for x, y in zip(a.flat, b.flat, strict=True))
+    bits_a = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+    bits_b = np.ascontiguousarray(b).reshape(-1).view(np.uint8)
+    return bool(np.array_equal(bits_a, bits_b))
+
+
+def _same_pandas(a: Any, b: Any) -> bool:
+    if a.shape != b.shape or not a.index.equals(b.index) or a.index.names != b.index.names:
+        return False
+    if hasattr(a, "columns"):
+        if not a.columns.equals(b.columns) or not a.dtypes.equals(b.dtypes):
+            return False
+    elif a.dtype != b.dtype or not _same_label(a.name, b.name):
+        return False
+    return bool(a.equals(b))
+
+
+def _same_label(a: Any, b: Any) -> bool:
+    try:
+        return a is b or bool(a == b)
+    except Exception:
+        return False
 
 
 def readonly(value: Any) -> Any:

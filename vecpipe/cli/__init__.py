@@ -1,6 +1,6 @@
 """The ``vecpipe`` command line (also ``python -m vecpipe``).
 
-Commands: ``demo``, ``verify``, ``bench``, ``tune``, ``explain``, ``profile``,
+Commands: ``demo``, ``verify``, ``bench``, ``tune``, ``warm``, ``explain``, ``profile``,
 ``wisdom show|clear|export|import`` and ``export``; ``vecpipe COMMAND --help`` says more, and
 ``docs/cli.md`` is the reference.
 
@@ -30,7 +30,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from vecpipe.cli import bench, demo, explain, export, profile, tune, verify, wisdom
+from vecpipe.cli import bench, demo, explain, export, profile, tune, verify, warm, wisdom
 from vecpipe.cli._common import (
     EXIT_CODES,
     INTERNAL,
@@ -69,6 +69,7 @@ examples:
   vecpipe verify mypipeline.py              every variant against its reference
   vecpipe bench mypipeline.py:clean --sizes 1k 100k 10M
   vecpipe tune mypipeline.py --sizes 1M     fill the wisdom before deploying
+  vecpipe warm mypipeline.py                compile ahead of time (kernels too)
   vecpipe explain mypipeline.py:pipe        what runs, and why
   vecpipe wisdom show
   vecpipe export pipeline.py:clip --signature "f8[:], f8 -> f8[:]" --out gen/
@@ -98,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands", dest="command", metavar="COMMAND", help="(COMMAND --help for more)"
     )
     parent = common_options()
-    for module in (demo, verify, bench, tune, explain, profile, wisdom, export):
+    for module in (demo, verify, bench, tune, warm, explain, profile, wisdom, export):
         module.add_parser(commands, parent)
     return parser
 

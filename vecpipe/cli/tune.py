@@ -73,7 +73,8 @@ def run_at_sizes(
 
     The stages' in-memory decisions are forgotten first, so that each decision is made
     now: from wisdom when it holds one for the current sources, else measured
-    (``measure=True`` forces the measure mode; otherwise the current mode applies).
+    (``measure=True`` forces the measure mode with full tuning, every variant compiled
+    and timed; otherwise the current settings apply).
     """
     if threads is not None and threads < 1:
         msg = f"--threads {threads}: pass a positive number of threads"
@@ -84,8 +85,9 @@ def run_at_sizes(
     rows: list[dict[str, Any]] = []
     steps = [(target, n) for target in targets for n in sizes]
     settings: dict[str, Any] = {"threads": threads}
-    if measure:
+    if measure:  # every variant compiled and timed now (no tiered tuning)
         settings["mode"] = "measure"
+        settings["tuning"] = "full"
     with config(**settings), progress_bar(len(steps), desc, enabled, "run") as bar:
         for target, n in steps:
             bar.set_postfix_str(f"{target.label} n={n:,}")

@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 
 import vecpipe as vp
+from vecpipe import spec as _spec
 from vecpipe.demo.flights import DELAY_CATEGORIES, Feature
-from vecpipe.testing import spec as _spec
 
 __all__ = [
     "AIRLINES",

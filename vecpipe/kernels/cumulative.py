@@ -60,13 +60,13 @@ _STAGE: dict[str, Any] = {"chunkable": False, "auto": False}
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _chunk(n):
     """Chunk length for the parallel variants: at most 64 chunks, none under 64K."""
     return max(_MIN_CHUNK, (n + 63) // 64)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _kahan_add(s, c, v):
     """``s + v`` with Kahan compensation ``c``; plain addition once ``s`` is not finite."""
     y = v - c

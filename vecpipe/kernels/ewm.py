@@ -131,7 +131,7 @@ def _mean_loop(x, start, lo, hi, com, adjust, ignore_na, minp, out, fast, limit)
     return not (fast and big)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _limit(com, adjust):
     # The old values' weight grows to 1 + com (adjust) or stays 1: below this limit,
     # pandas' products cannot overflow either, and the fast form agrees with them.
@@ -144,8 +144,12 @@ def _mean_core(x, com, adjust, ignore_na, minp, out):
     if n == 0:
         return
     limit = _limit(com, adjust)
-    if not _mean_loop(x, 0, 0, n, com, adjust, ignore_na, minp, out, True, limit):
-        _mean_loop(x, 0, 0, n, com, adjust, ignore_na, minp, out, False, limit)
+    # The fast form, then the exact one if a value could overflow. The flags and starts
+    # are typed values, not literals: every call of ``_mean_loop``, here and in the
+    # parallel variant, then has one signature (a literal compiles a copy of its own).
+    zero = np.int64(0)
+    if not _mean_loop(x, zero, zero, n, com, adjust, ignore_na, minp, out, np.bool_(True), limit):
+        _mean_loop(x, zero, zero, n, com, adjust, ignore_na, minp, out, np.bool_(False), limit)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -288,15 +292,17 @@ def _ewm_mean_parallel(x, com, adjust=True, ignore_na=False, min_periods=0):
         _mean_core(x, com, adjust, ignore_na, min_periods, out)
         return out
     limit = _limit(com, adjust)
-    fast = np.ones(starts.shape[0], dtype=np.bool_)
+    fast = np.ones(starts.shape[0], dtype=np.bool_)  # each chunk tries the fast form
     for k in numba.prange(starts.shape[0]):
         lo = k * size
         hi = min(n, lo + size)
         fast[k] = _mean_loop(
-            x, starts[k], lo, hi, com, adjust, ignore_na, min_periods, out, True, limit
+            x, starts[k], lo, hi, com, adjust, ignore_na, min_periods, out, fast[k], limit
         )
-    if not fast.all():
-        _mean_loop(x, 0, 0, n, com, adjust, ignore_na, min_periods, out, False, limit)
+    done = fast.all()
+    if not done:  # ``done`` is False: the exact form over the whole series
+        zero = np.int64(0)
+        _mean_loop(x, zero, zero, n, com, adjust, ignore_na, min_periods, out, done, limit)
     return out
 
 

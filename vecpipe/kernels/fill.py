@@ -39,13 +39,13 @@ _STAGE: dict[str, Any] = {"chunkable": False, "auto": False, "equal": vp.exact()
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _chunk(n):
     """Chunk length for the parallel variants: at most 64 chunks, none under 64K."""
     return max(_MIN_CHUNK, (n + 63) // 64)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _reach(n, limit):
     return n if limit is None else limit
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 import vecpipe as vp
 from vecpipe import spec as _spec
-from vecpipe.kernels import _alloc, _core
+from vecpipe.kernels import _alloc, _compile, _core
 from vecpipe.kernels import grouped as _grouped
 from vecpipe.kernels import moving as _moving
 
@@ -95,7 +95,7 @@ def _standardize(x, codes, mean, scale, lo, hi, out):
             out[i] = (x[i] - mean[g]) / scale[g]
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _group_bounds(codes, ng):
     """Each group's rows together, in row order: ``order[starts[g]:starts[g + 1]]``."""
     starts = np.zeros(ng + 1, dtype=np.int64)
@@ -114,7 +114,7 @@ def _group_bounds(codes, ng):
     return order, starts
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _rolling_group(x, order, starts, g, window, minp, out):
     lo = starts[g]
     hi = starts[g + 1]
@@ -151,25 +151,63 @@ def group_demean_stage(x, codes):
     return (s - s.groupby(_keys(codes)).transform("mean")).to_numpy(dtype=np.float64)
 
 
-@group_demean_stage.variant("numba")
-def _group_demean_numba(x, codes):
-    mean = _grouped._group_sums(x, codes, _grouped._ngroups(codes), True)
+# The means have two paths, as in pandas (3.1): sorted codes without NaN sum pairwise,
+# the others with Kahan sums (see grouped._pairwise_means). Each variant runs a kernel for
+# the Kahan path, which reports when the input takes the other one; only then is the
+# pairwise kernel compiled and run (plain Python chooses: one kernel holding both paths
+# compiled both for every call).
+
+
+@numba.njit(nogil=True, cache=True)
+def _demean_kahan(x, codes):
+    """``(done, out)``; not done (nothing computed) when the codes are sorted without NaN."""
+    if _grouped._sorted_without_nan(x, codes):
+        return False, x[:0].copy()
+    mean = _grouped._sum_core(x, codes, _grouped._ngroups(codes), True)
+    out = _alloc.empty(x.shape[0])
+    _standardize(x, codes, mean, None, 0, x.shape[0], out)
+    return True, out
+
+
+@numba.njit(nogil=True, cache=True)
+def _demean_pairwise(x, codes):
+    mean = _grouped._pairwise_means(x, codes, _grouped._ngroups(codes))
     out = _alloc.empty(x.shape[0])
     _standardize(x, codes, mean, None, 0, x.shape[0], out)
     return out
 
 
-@group_demean_stage.variant("numba", parallel=True)
-def _group_demean_parallel(x, codes):
-    # The group means are one serial pass (Kahan, in pandas' order); the subtraction, the
-    # second pass over every row, runs in chunks.
+def _group_demean_numba(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
+    done, out = _demean_kahan(x, codes)
+    return out if done else _demean_pairwise(x, codes)  # type: ignore[no-any-return]
+
+
+@numba.njit(nogil=True, cache=True, parallel=True)
+def _demean_chunks(x, codes):
+    """:func:`_demean_kahan` with the subtraction, the second pass over every row, in
+    chunks (the means are one serial pass: Kahan, in pandas' order)."""
     n = x.shape[0]
-    mean = _grouped._group_sums(x, codes, _grouped._ngroups(codes), True)
+    if _grouped._sorted_without_nan(x, codes):
+        return False, x[:0].copy()
+    mean = _grouped._sum_core(x, codes, _grouped._ngroups(codes), True)
     out = _alloc.empty(n)
     size = _grouped._chunk(n)
     for c in numba.prange((n + size - 1) // size):
         _standardize(x, codes, mean, None, c * size, min(n, c * size + size), out)
-    return out
+    return True, out
+
+
+def _group_demean_parallel(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
+    done, out = _demean_chunks(x, codes)
+    return out if done else _demean_pairwise(x, codes)  # type: ignore[no-any-return]
+
+
+_compile.add_compiled(group_demean_stage, _group_demean_numba, entry=_demean_kahan)
+_compile.add_compiled(
+    group_demean_stage, _group_demean_parallel, entry=_demean_chunks, parallel=True
+)
 
 
 @vp.stage(
@@ -182,27 +220,60 @@ def group_zscore_stage(x, codes):
     return ((s - by.transform("mean")) / by.transform("std")).to_numpy(dtype=np.float64)
 
 
-@group_zscore_stage.variant("numba")
-def _group_zscore_numba(x, codes):
+@numba.njit(nogil=True, cache=True)
+def _zscore_kahan(x, codes):
+    """``(done, out)`` as :func:`_demean_kahan`, divided by the groups' deviations."""
+    if _grouped._sorted_without_nan(x, codes):
+        return False, x[:0].copy()
     ng = _grouped._ngroups(codes)
-    mean = _grouped._group_sums(x, codes, ng, True)
+    mean = _grouped._sum_core(x, codes, ng, True)
+    std = _grouped._var_core(x, codes, ng, 1, True)
+    out = _alloc.empty(x.shape[0])
+    _standardize(x, codes, mean, std, 0, x.shape[0], out)
+    return True, out
+
+
+@numba.njit(nogil=True, cache=True)
+def _zscore_pairwise(x, codes):
+    ng = _grouped._ngroups(codes)
+    mean = _grouped._pairwise_means(x, codes, ng)
     std = _grouped._var_core(x, codes, ng, 1, True)
     out = _alloc.empty(x.shape[0])
     _standardize(x, codes, mean, std, 0, x.shape[0], out)
     return out
 
 
-@group_zscore_stage.variant("numba", parallel=True)
-def _group_zscore_parallel(x, codes):
+def _group_zscore_numba(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
+    done, out = _zscore_kahan(x, codes)
+    return out if done else _zscore_pairwise(x, codes)  # type: ignore[no-any-return]
+
+
+@numba.njit(nogil=True, cache=True, parallel=True)
+def _zscore_chunks(x, codes):
     n = x.shape[0]
+    if _grouped._sorted_without_nan(x, codes):
+        return False, x[:0].copy()
     ng = _grouped._ngroups(codes)
-    mean = _grouped._group_sums(x, codes, ng, True)
+    mean = _grouped._sum_core(x, codes, ng, True)
     std = _grouped._var_core(x, codes, ng, 1, True)
     out = _alloc.empty(n)
     size = _grouped._chunk(n)
     for c in numba.prange((n + size - 1) // size):
         _standardize(x, codes, mean, std, c * size, min(n, c * size + size), out)
-    return out
+    return True, out
+
+
+def _group_zscore_parallel(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    x, codes = _grouped._contiguous(x, codes)
+    done, out = _zscore_chunks(x, codes)
+    return out if done else _zscore_pairwise(x, codes)  # type: ignore[no-any-return]
+
+
+_compile.add_compiled(group_zscore_stage, _group_zscore_numba, entry=_zscore_kahan)
+_compile.add_compiled(
+    group_zscore_stage, _group_zscore_parallel, entry=_zscore_chunks, parallel=True
+)
 
 
 @vp.stage(name="group_rolling_mean", inputs=_ROLLING_INPUTS, **_STAGE)

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 import vecpipe as vp
 from vecpipe import spec as _spec
-from vecpipe.kernels import _core
+from vecpipe.kernels import _compile, _core
 
 __all__ = [
     "STAGES",
@@ -82,7 +82,7 @@ def _ngroups(codes):
     return m + 1
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _kahan(s, c, v):
     """pandas' Kahan step: ``(sum, compensation)`` after adding ``v``; the compensation is
     reset when it is NaN (an infinite value)."""
@@ -92,7 +92,7 @@ def _kahan(s, c, v):
     return t, 0.0 if np.isnan(comp) else comp
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _kahan_sum(s, c, v):
     """pandas' group_sum step (3.x): as :func:`_kahan`, but the compensation is reset
     whenever it is not finite, so a sum that overflows stays ±inf (GH#53606, GH#60303)
@@ -103,7 +103,7 @@ def _kahan_sum(s, c, v):
     return t, comp if np.isfinite(comp) else 0.0
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _welford(mean, m2, count, v):
     """pandas' group_var step: ``(mean, m2)`` after the ``count``-th value ``v``."""
     new = mean + (v - mean) / count
@@ -195,14 +195,14 @@ def _segments(x, keys, mean):
 
 
 @numba.njit(nogil=True, cache=True)
-def _group_sums(x, codes, ng, mean):
-    """Per-code sums or means with pandas' arithmetic, which has two paths (pandas 3.1):
-    sorted keys and no NaN anywhere go through ``np.add.reduceat`` (pairwise sums);
-    everything else through its Cython loop (Kahan)."""
-    if not _sorted_without_nan(x, codes):
-        return _sum_core(x, codes, ng, mean)
+def _pairwise_means(x, codes, ng):
+    """Per-code means as pandas (3.1) computes them when the codes are sorted and no
+    value is NaN: through ``np.add.reduceat``, pairwise sums (:func:`_segments`).
+    Otherwise pandas uses its Cython loop, Kahan sums (:func:`_sum_core`); the group
+    transforms test which (:func:`_sorted_without_nan`) and compile only this path's
+    kernel when they take it."""
     s = np.zeros(ng)
-    uniq, sums = _segments(x, codes, mean)
+    uniq, sums = _segments(x, codes, True)
     for k in range(uniq.shape[0]):
         if uniq[k] >= 0:  # dropped keys (-1) sort first
             s[uniq[k]] = sums[k]
@@ -232,7 +232,7 @@ def _var_core(x, codes, ng, ddof, root):
     return out
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _chunk(n):
     """Rows per chunk for the parallel variants: at most 64 chunks, none under 64K."""
     return max(_MIN_CHUNK, (n + 63) // 64)
@@ -260,24 +260,20 @@ def _chunk(n):
 
 _SUM, _MEAN, _COUNT, _MIN, _MAX, _VAR, _STD, _FIRST, _LAST, _PROD = range(10)
 _NAMES = ("sum", "mean", "count", "min", "max", "var", "std", "first", "last", "prod")
+#: Fields per slot: the value (count: the count); the compensation or m2 (sum, mean,
+#: var, std); the non-NaN count (mean, var, std). Every row stores into its slot, so
+#: slots are kept narrow: with 1000 keys, 32-byte slots and a row count measured 1.3-2.5x
+#: slower than 16-byte ones, and storing a "seen" mark per row 1.3-1.9x slower than none
+#: (count, min, max; see :func:`_present`).
+_WIDTHS = (2, 3, 1, 1, 1, 3, 3, 1, 1, 1)
+#: A slot's value before any row: NaN (no value yet) for min, max, first and last, the
+#: identity for the others; -0.0 for sum, which no row leaves behind but a group of -0.0
+#: alone (pandas starts at 0.0: the same arithmetic, row for row, but for that zero's
+#: sign).
+_STARTS = (-0.0, 0.0, 0.0, np.nan, np.nan, 0.0, 0.0, np.nan, np.nan, 1.0)
 
 
-@numba.njit(nogil=True, cache=True)
-def _start_value(op):
-    """A slot's value before any row: NaN (no value yet) for min, max, first and last,
-    the identity for the others; -0.0 for sum, which no row leaves behind but a group of
-    -0.0 alone (pandas starts at 0.0: the same arithmetic, row for row, but for that
-    zero's sign)."""
-    if op == _MIN or op == _MAX or op == _FIRST or op == _LAST:
-        return np.nan
-    if op == _PROD:
-        return 1.0
-    if op == _SUM:
-        return -0.0
-    return 0.0
-
-
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _sampled_range(keys):
     """The smallest and largest of the first 4096 keys and of 4096 keys spread evenly
     over all of them (so rising keys show their whole range), as int64 (``keys`` not
@@ -293,7 +289,7 @@ def _sampled_range(keys):
     return min(kmin, k), max(kmax, k)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _key_range(keys, lo, hi):
     """The smallest and largest of ``keys[lo:hi]`` as int64 (``lo < hi``)."""
     kmin = np.int64(keys[lo])
@@ -305,183 +301,10 @@ def _key_range(keys, lo, hi):
     return kmin, kmax
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _dense(kmin, kmax, limit):
     # In uint64: kmax - kmin cannot overflow there (keys may span all of int64).
     return np.uint64(kmax) - np.uint64(kmin) < np.uint64(limit)
-
-
-@numba.njit(nogil=True, cache=True)
-def _width(op):
-    """Fields per slot: the value (count: the count); the compensation or m2 (sum, mean,
-    var, std); the non-NaN count (mean, var, std). Every row stores into its slot, so
-    slots are kept narrow: with 1000 keys, 32-byte slots and a row count measured
-    1.3-2.5x slower than 16-byte ones, and storing a "seen" mark per row 1.3-1.9x slower
-    than none (count, min, max; see :func:`_present`)."""
-    if op == _MEAN or op == _VAR or op == _STD:
-        return 3
-    if op == _SUM:
-        return 2
-    return 1
-
-
-@numba.njit(nogil=True, cache=True)
-def _slots(span, op):
-    """Scratch for ``span`` keys, every field at its start (see :func:`_width`)."""
-    acc = np.zeros((span, _width(op)))
-    start = _start_value(op)
-    for g in range(span):  # a loop: slice assignment compiles seconds slower
-        acc[g, 0] = start
-    return acc
-
-
-@numba.njit(nogil=True, cache=True)
-def _update(x, keys, lo, hi, op, acc, base):
-    """Accumulate rows ``lo:hi`` into the slots of keys ``base...`` (pandas' loops); skip
-    the rows whose key is outside the slots and return how many (0: all done). Skipping
-    rather than stopping there keeps the loop free of exits, which measured 3-15% faster
-    (count, first, max, sum at 10^7)."""
-    span = np.uint64(acc.shape[0])
-    missed = 0
-    for i in range(lo, hi):
-        # Unsigned: one comparison tests both ends, and the slot index needs no
-        # negative-index fix-up (15-20% faster for first and count at 10^7).
-        g = np.uint64(np.int64(keys[i]) - base)
-        if g >= span:
-            missed += 1
-            continue
-        a = acc[g, 0]
-        # Each operation reads what it needs in the order that skips the most: a key's
-        # first value ends its "first" work (no store, no read of the row's value after
-        # it: 1.5x faster than testing the value first), and NaN fails min's and max's
-        # comparisons without a test of its own.
-        if op == _FIRST:
-            if np.isnan(a):
-                acc[g, 0] = x[i]  # NaN leaves it NaN: the key's next row tries again
-            continue
-        v = x[i]
-        if op == _MIN:
-            if v < a or np.isnan(a):  # strict, as pandas: the first of equal values stays
-                acc[g, 0] = v
-        elif op == _MAX:
-            if v > a or np.isnan(a):
-                acc[g, 0] = v
-        elif op == _COUNT:
-            acc[g, 0] = a + (0.0 if np.isnan(v) else 1.0)  # no branch: 1.3x faster
-        elif np.isnan(v):
-            continue
-        elif op == _LAST:
-            acc[g, 0] = v
-        elif op == _PROD:
-            acc[g, 0] = a * v
-        elif op == _SUM:
-            acc[g, 0], acc[g, 1] = _kahan_sum(a, acc[g, 1], v)
-        elif op == _MEAN:
-            acc[g, 2] += 1.0
-            acc[g, 0], acc[g, 1] = _kahan(a, acc[g, 1], v)
-        else:  # var, std
-            acc[g, 2] += 1.0
-            acc[g, 0], acc[g, 1] = _welford(a, acc[g, 1], acc[g, 2], v)
-    return missed
-
-
-@numba.njit(nogil=True, cache=True)
-def _fill(x, keys, lo, hi, op, acc, base):
-    """:func:`_update` compiled once per operation (its branches on ``op`` then fold
-    away: 1.3-1.5x faster), while the rest of the kernel takes ``op`` as a plain int."""
-    if op == _SUM:
-        return _update(x, keys, lo, hi, _SUM, acc, base)
-    if op == _MEAN:
-        return _update(x, keys, lo, hi, _MEAN, acc, base)
-    if op == _COUNT:
-        return _update(x, keys, lo, hi, _COUNT, acc, base)
-    if op == _MIN:
-        return _update(x, keys, lo, hi, _MIN, acc, base)
-    if op == _MAX:
-        return _update(x, keys, lo, hi, _MAX, acc, base)
-    if op == _VAR:
-        return _update(x, keys, lo, hi, _VAR, acc, base)
-    if op == _STD:
-        return _update(x, keys, lo, hi, _STD, acc, base)
-    if op == _FIRST:
-        return _update(x, keys, lo, hi, _FIRST, acc, base)
-    if op == _LAST:
-        return _update(x, keys, lo, hi, _LAST, acc, base)
-    return _update(x, keys, lo, hi, _PROD, acc, base)
-
-
-@numba.njit(nogil=True, cache=True)
-def _value(op, acc, g):
-    """The result of a mean, var or std slot, as pandas finishes it (the others' is the
-    slot's value; see :func:`_emit`)."""
-    if op == _MEAN:
-        return acc[g, 0] / acc[g, 2] if acc[g, 2] > 0 else np.nan
-    count = acc[g, 2]
-    if count <= 1:
-        return np.nan
-    var = acc[g, 1] / (count - 1)
-    return np.sqrt(var) if op == _STD else var
-
-
-@numba.njit(nogil=True, cache=True)
-def _present(op, acc, base, ranked, keys):
-    """Which slots' keys have rows. Only a slot whose fields end as they started, bit for
-    bit (see :func:`_start_value`), can lack one; such slots are looked up in the keys
-    (all ``base <= key < base + slots``), in a pass that stops once each has been found.
-    Ranked keys have a row for every slot. (Comparing the bits with a fresh slot's is one
-    test for every operation: asking the operation per slot took 12 ns a slot, longer
-    than the whole loop over 1000 rows.)"""
-    span = acc.shape[0]
-    present = np.ones(span, dtype=np.bool_)
-    if ranked:
-        return present
-    width = acc.shape[1]
-    bits = acc.reshape(-1).view(np.int64)
-    start = _slots(1, op).reshape(-1).view(np.int64)
-    unsure = 0
-    for g in range(span):
-        j = g * width
-        if bits[j] != start[0]:  # most slots: the value alone shows a row
-            continue
-        same = True
-        for f in range(1, width):
-            same &= bits[j + f] == start[f]
-        if same:
-            present[g] = False
-            unsure += 1
-    for i in range(keys.shape[0]):
-        if unsure == 0:
-            break
-        g = np.int64(keys[i]) - base
-        if not present[g]:
-            present[g] = True
-            unsure -= 1
-    return present
-
-
-@numba.njit(nogil=True, cache=True)
-def _emit(op, acc, base, sorted_keys, keys):
-    """``(keys, values)`` of the slots that have rows, in key order, keys of ``keys``'
-    dtype. A slot's key is ``base + slot``, or ``sorted_keys[slot]`` when the keys were
-    ranked."""
-    ranked = sorted_keys.shape[0] > 0
-    present = _present(op, acc, base, ranked, keys)
-    found = 0
-    for g in range(acc.shape[0]):
-        found += present[g]
-    out_keys = np.empty(found, dtype=keys.dtype)
-    values = np.empty(found)
-    # The operation is asked once, not per slot (per slot: 2-3 ns, at 1000 keys a fifth
-    # of a small call); only mean, var and std need more than the slot's value.
-    finish = op == _MEAN or op == _VAR or op == _STD
-    zero = 0.0 if op == _SUM else -0.0  # sum: -0.0 (no row added, or only -0.0): 0.0
-    k = 0
-    for g in range(acc.shape[0]):
-        if present[g]:
-            out_keys[k] = sorted_keys[g] if ranked else base + g
-            values[k] = _value(op, acc, g) if finish else acc[g, 0] + zero
-            k += 1
-    return out_keys, values
 
 
 @numba.njit(nogil=True, cache=True)
@@ -525,64 +348,203 @@ def _sorted_codes(keys):
 
 
 @numba.njit(nogil=True, cache=True)
-def _aggregate(x, keys, op):
-    """``(distinct keys, values)`` of one aggregation, as the stage returns them."""
+def _pairwise_sums(x, keys, mean):
+    """:func:`_segments` for a sum or mean of sorted keys without NaN."""
+    return _segments(x, keys, mean)
+
+
+# -- one operation's kernels: templates, compiled once per operation -------------------------
+#
+# The functions below are templates (see :func:`vecpipe.kernels._compile.specialize`):
+# each operation compiles its own copy, in which ``_OP``, ``_WIDTH`` and ``_START`` are
+# that operation's constants -- Numba drops the other operations' branches before typing
+# them -- and the names ``_slots``, ``_update``, ``_present``, ``_emit``... call that
+# operation's copies. A call compiles ``_dense`` for its operation; the other paths
+# compile on the first input that takes them, chosen in plain Python from the status
+# ``_dense`` returns (:func:`_serial_variant`): ranked keys (a hash table and a sort), and
+# for sum and mean sorted keys without NaN (pairwise sums). One kernel for every
+# operation and path, as before, compiled 72 signatures (18-21 s) for one group_mean
+# call on a fresh machine.
+
+_OP, _WIDTH, _START = _SUM, 2, -0.0  # each operation's copies bind their own
+_DONE, _RANK, _PAIRWISE = 0, 1, 2
+
+
+def _slots(span):
+    """Scratch for ``span`` keys, every field at its start."""
+    acc = np.zeros((span, _WIDTH))
+    for g in range(span):  # a loop: slice assignment compiles seconds slower
+        acc[g, 0] = _START
+    return acc
+
+
+def _update(x, keys, lo, hi, acc, base):
+    """Accumulate rows ``lo:hi`` into the slots of keys ``base...`` (pandas' loops); skip
+    the rows whose key is outside the slots and return how many (0: all done). Skipping
+    rather than stopping there keeps the loop free of exits, which measured 3-15% faster
+    (count, first, max, sum at 10^7)."""
+    span = np.uint64(acc.shape[0])
+    missed = 0
+    for i in range(lo, hi):
+        # Unsigned: one comparison tests both ends, and the slot index needs no
+        # negative-index fix-up (15-20% faster for first and count at 10^7).
+        g = np.uint64(np.int64(keys[i]) - base)
+        if g >= span:
+            missed += 1
+            continue
+        a = acc[g, 0]
+        # Each operation reads what it needs in the order that skips the most: a key's
+        # first value ends its "first" work (no store, no read of the row's value after
+        # it: 1.5x faster than testing the value first), and NaN fails min's and max's
+        # comparisons without a test of its own.
+        if _OP == _FIRST:
+            if np.isnan(a):
+                acc[g, 0] = x[i]  # NaN leaves it NaN: the key's next row tries again
+            continue
+        v = x[i]
+        if _OP == _MIN:
+            if v < a or np.isnan(a):  # strict, as pandas: the first of equal values stays
+                acc[g, 0] = v
+        elif _OP == _MAX:
+            if v > a or np.isnan(a):
+                acc[g, 0] = v
+        elif _OP == _COUNT:
+            acc[g, 0] = a + (0.0 if np.isnan(v) else 1.0)  # no branch: 1.3x faster
+        elif np.isnan(v):
+            continue
+        elif _OP == _LAST:
+            acc[g, 0] = v
+        elif _OP == _PROD:
+            acc[g, 0] = a * v
+        elif _OP == _SUM:
+            acc[g, 0], acc[g, 1] = _kahan_sum(a, acc[g, 1], v)
+        elif _OP == _MEAN:
+            acc[g, 2] += 1.0
+            acc[g, 0], acc[g, 1] = _kahan(a, acc[g, 1], v)
+        else:  # var, std
+            acc[g, 2] += 1.0
+            acc[g, 0], acc[g, 1] = _welford(a, acc[g, 1], acc[g, 2], v)
+    return missed
+
+
+def _emit(acc, base, sorted_keys, keys):
+    """``(keys, values)`` of the slots that have rows, in key order, keys of ``keys``'
+    dtype (values float64, count int64). A slot's key is ``base + slot``, or
+    ``sorted_keys[slot]`` when the keys were ranked (``sorted_keys`` not empty: every
+    slot has rows).
+
+    Which slots have rows: only a slot that still looks as it started (no count for
+    count, mean, var and std; NaN for min, max, first and last; -0.0 for sum; 1.0 for
+    prod) can lack one; such slots are looked up in the keys (all ``base <= key < base +
+    slots``), in a pass that stops once each has been found."""
+    span = acc.shape[0]
+    ranked = sorted_keys.shape[0] > 0
+    # 1 where the slot's key has rows. An array of the keys' dtype, as the output keys:
+    # each dtype of np.empty compiles an implementation of its own.
+    present = np.empty(span, dtype=keys.dtype)
+    unsure = 0
+    for g in range(span):
+        present[g] = 1
+        if ranked:
+            continue
+        v = acc[g, 0]
+        if _OP == _MEAN or _OP == _VAR or _OP == _STD:
+            maybe = acc[g, 2] == 0.0
+        elif _OP == _COUNT:
+            maybe = v == 0.0
+        elif _OP == _SUM:
+            maybe = v == 0.0 and np.signbit(v)
+        elif _OP == _PROD:
+            maybe = v == 1.0
+        else:
+            maybe = np.isnan(v)
+        if maybe:
+            present[g] = 0
+            unsure += 1
+    for i in range(keys.shape[0]):
+        if unsure == 0:
+            break
+        g = np.int64(keys[i]) - base
+        if present[g] == 0:
+            present[g] = 1
+            unsure -= 1
+    found = span - unsure
+    out_keys = np.empty(found, dtype=keys.dtype)
+    values = np.empty(found)
+    k = 0
+    for g in range(span):
+        if present[g] == 0:
+            continue
+        out_keys[k] = sorted_keys[g] if ranked else base + g
+        if _OP == _MEAN:
+            values[k] = acc[g, 0] / acc[g, 2] if acc[g, 2] > 0 else np.nan
+        elif _OP == _VAR or _OP == _STD:
+            count = acc[g, 2]
+            var = acc[g, 1] / (count - 1) if count > 1 else np.nan
+            values[k] = np.sqrt(var) if _OP == _STD else var
+        elif _OP == _SUM:
+            values[k] = acc[g, 0] + 0.0  # -0.0 (no row added, or only -0.0): 0.0
+        else:
+            values[k] = acc[g, 0]
+        k += 1
+    if _OP == _COUNT:
+        return out_keys, values.astype(np.int64)
+    return out_keys, values
+
+
+def _first_pass(x, keys):
+    """``(status, keys, values)``: the slots over the keys' range (see "the aggregation
+    kernels" above); status ``_RANK`` when the keys are too spread out for slots, and for
+    a sum or mean ``_PAIRWISE`` when the keys are sorted and no value is NaN (pandas'
+    other summation path), with empty arrays."""
     n = x.shape[0]
-    if (op == _SUM or op == _MEAN) and _sorted_without_nan(x, keys):
-        return _segments(x, keys, op == _MEAN)
-    if n == 0:
-        return _emit(op, _slots(0, op), 0, keys[:0], keys)
-    limit = max(n, 1 << 16)
-    kmin, kmax = _sampled_range(keys)
-    if _dense(kmin, kmax, limit):
-        acc = _slots(kmax - kmin + 1, op)
-        if _fill(x, keys, 0, n, op, acc, kmin) == 0:
-            return _emit(op, acc, kmin, keys[:0], keys)
+    none = np.empty(0, dtype=keys.dtype)
+    status = _RANK
+    lo = np.int64(0)
+    span = np.int64(0)
+    if (_OP == _SUM or _OP == _MEAN) and _sorted_without_nan(x, keys):
+        status = _PAIRWISE
+    elif n == 0:
+        status = _DONE
+    else:
+        limit = max(n, 1 << 16)
+        lo, hi = _sampled_range(keys)
+        if _dense(lo, hi, limit):
+            span = hi - lo + 1
+            status = _DONE
+    acc = _slots(span)
+    if span > 0 and _update(x, keys, 0, n, acc, lo) > 0:
         # Rows with keys outside the sample's range were skipped: the whole range, once,
         # and every row again into slots for it.
         lo, hi = _key_range(keys, 0, n)
-        if _dense(lo, hi, limit):
-            wide = _slots(hi - lo + 1, op)
-            _fill(x, keys, 0, n, op, wide, lo)
-            return _emit(op, wide, lo, keys[:0], keys)
-    codes, distinct = _sorted_codes(keys)  # spread-out keys: one slot per distinct key
-    acc = _slots(distinct.shape[0], op)
-    _fill(x, codes, 0, n, op, acc, 0)
-    return _emit(op, acc, 0, distinct, keys)
+        span = hi - lo + 1 if _dense(lo, hi, limit) else np.int64(0)
+        acc = _slots(span)
+        if span > 0:
+            _update(x, keys, 0, n, acc, lo)
+        else:
+            status = _RANK
+    k, v = _emit(acc, lo, none, keys)
+    return status, k, v
 
 
-@numba.njit(nogil=True, cache=True)
-def _op(op):
-    """``op`` as a plain int64. Passed as the literal constant, it would make Numba compile
-    the whole kernel once per operation and per layout (seconds each, minutes in all on a
-    fresh clone); the loop costs the same either way."""
-    return np.int64(op)
-
-
-@numba.njit(nogil=True, cache=True)
-def _contiguous(x, keys):
-    """C-contiguous values and keys (strided ones copied), so that the kernel compiles for
-    one layout."""
-    return np.ascontiguousarray(x), np.ascontiguousarray(keys)
-
-
-@numba.njit(nogil=True, cache=True)
-def _as_counts(pair):
-    keys, values = pair
-    return keys, values.astype(np.int64)
+def _ranked(x, keys):
+    """``(keys, values)`` with one slot per distinct key, ranked by :func:`_sorted_codes`."""
+    codes, distinct = _sorted_codes(keys)
+    acc = _slots(distinct.shape[0])
+    _update(x, codes, 0, x.shape[0], acc, np.int64(0))
+    return _emit(acc, np.int64(0), distinct, keys)
 
 
 # The parallel variants (count, min, max, first, last: operations whose chunks merge
 # exactly): each chunk of rows accumulates into its own slots over the sampled range of
 # the keys, which the serial kernel would choose too (O(chunks x range) scratch), and
 # the chunks merge in row order. No pass over the keys comes first: if a chunk meets a
-# key outside that range, the call goes to the serial kernel, which widens its slots.
-# Keys spread wider than a third of a chunk take the serial kernel from the start, where
+# key outside that range, the call goes to the serial variant, which widens its slots.
+# Keys spread wider than a third of a chunk take the serial variant from the start, where
 # that scratch would outgrow the data.
 
 
-@numba.njit(nogil=True, cache=True)
-def _chunk_slots(x, keys, op):
+def _chunk_slots(x, keys):
     """``(acc, base, size)``: slots per chunk of ``size`` rows, over the keys' sampled
     range (see :func:`_sampled_range`); no chunks when the serial kernel should run
     instead."""
@@ -590,39 +552,124 @@ def _chunk_slots(x, keys, op):
     size = _chunk(n)
     chunks = (n + size - 1) // size
     if chunks < 2:
-        return np.zeros((0, 0, _width(op))), 0, size
+        return np.zeros((0, 0, _WIDTH)), np.int64(0), size
     base, top = _sampled_range(keys)
     if not _dense(base, top, max(1, size // 3)):
-        return np.zeros((0, 0, _width(op))), 0, size
+        return np.zeros((0, 0, _WIDTH)), np.int64(0), size
     span = top - base + 1
-    acc = np.zeros((chunks, span, _width(op)))
-    start = _start_value(op)
+    acc = np.zeros((chunks, span, _WIDTH))
     for k in range(chunks):
         for g in range(span):
-            acc[k, g, 0] = start
+            acc[k, g, 0] = _START
     return acc, base, size
 
 
-@numba.njit(nogil=True, cache=True)
-def _merge_chunks(acc, base, op, keys):
+def _merge_chunks(acc, base, keys):
     """The chunks' slots as one, in chunk order (an earlier equal extreme stays, the first
     value is the earliest chunk's, the last the latest's)."""
     total = acc[0]
     for k in range(1, acc.shape[0]):
         for g in range(acc.shape[1]):
             v, t = acc[k, g, 0], total[g, 0]
-            if op == _COUNT:
+            if _OP == _COUNT:
                 total[g, 0] = t + v
             elif np.isnan(v):
                 continue
             elif (
-                (op == _LAST)
-                or (op == _FIRST and np.isnan(t))
-                or (op == _MIN and (v < t or np.isnan(t)))
-                or (op == _MAX and (v > t or np.isnan(t)))
+                (_OP == _LAST)
+                or (_OP == _FIRST and np.isnan(t))
+                or (_OP == _MIN and (v < t or np.isnan(t)))
+                or (_OP == _MAX and (v > t or np.isnan(t)))
             ):
                 total[g, 0] = v
-    return _emit(op, total, base, keys[:0], keys)
+    return _emit(total, base, keys[:0].copy(), keys)
+
+
+def _chunked(x, keys):
+    """``(done, keys, values)`` in parallel chunks; not done: the serial variant answers."""
+    acc, base, size = _chunk_slots(x, keys)
+    done = np.zeros(acc.shape[0], dtype=np.bool_)
+    for c in numba.prange(acc.shape[0]):
+        hi = min(x.shape[0], c * size + size)
+        done[c] = _update(x, keys, c * size, hi, acc[c], base) == 0
+    if acc.shape[0] > 0 and done.all():
+        k, v = _merge_chunks(acc, base, keys)
+        return True, k, v
+    none = keys[:0].copy()
+    k, v = _emit(_slots(np.int64(0)), np.int64(0), none, none)
+    return False, k, v
+
+
+_SERIAL = (_slots, _update, _emit, _first_pass, _ranked)
+_PARALLEL = (_chunk_slots, _merge_chunks, _chunked)
+
+
+def _kernels(op: int) -> dict[str, Any]:
+    """Operation ``op``'s compiled copies of the templates (nothing compiles before a
+    call); the parallel ones for the operations whose chunks merge exactly."""
+    parallel = _PARALLEL if op in (_COUNT, _MIN, _MAX, _FIRST, _LAST) else ()
+    return _compile.specialize(
+        (*_SERIAL, *parallel),
+        f"group_{_NAMES[op]}",
+        {"_OP": op, "_WIDTH": _WIDTHS[op], "_START": _STARTS[op]},
+        parallel=(_chunked,),
+        inline=(_slots, _emit),
+    )
+
+
+def _contiguous(x: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """C-contiguous values and keys (strided ones copied), so the kernels compile for one
+    layout, and both writable or both read-only: a read-only pandas column with array
+    keys (or the reverse) takes the read-only signature instead of compiling a third.
+    Done in Python, where a strided or mixed input costs no compilation."""
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    if not keys.flags.c_contiguous:
+        keys = np.ascontiguousarray(keys)
+    if x.flags.writeable != keys.flags.writeable:
+        x, keys = _readonly(x), _readonly(keys)
+    return x, keys
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+def _serial_variant(op: int, kernels: dict[str, Any]) -> Any:
+    """The serial variant of operation ``op``: the first pass, and the path its status
+    names when the input needs another."""
+    first_pass, ranked = kernels["_first_pass"], kernels["_ranked"]
+    mean = op == _MEAN
+
+    def variant(x: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, keys = _contiguous(x, keys)
+        status, found, values = first_pass(x, keys)
+        if status == _DONE:
+            return found, values
+        if status == _PAIRWISE:
+            return _pairwise_sums(x, keys, mean)  # type: ignore[no-any-return]
+        return ranked(x, keys)  # type: ignore[no-any-return]
+
+    variant.__name__ = variant.__qualname__ = f"_group_{_NAMES[op]}_numba"
+    return variant
+
+
+def _parallel_variant(op: int, kernels: dict[str, Any], serial: Any) -> Any:
+    """The parallel variant of operation ``op``: the chunked kernel, else ``serial``."""
+    chunked = kernels["_chunked"]
+
+    def variant(x: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, keys = _contiguous(x, keys)
+        done, found, values = chunked(x, keys)
+        if done:
+            return found, values
+        return serial(x, keys)  # type: ignore[no-any-return]
+
+    variant.__name__ = variant.__qualname__ = f"_group_{_NAMES[op]}_parallel"
+    return variant
 
 
 # -- stages ---------------------------------------------------------------------------------
@@ -656,92 +703,25 @@ group_last_stage = _make_stage("last")
 group_prod_stage = _make_stage("prod")
 
 
-def _parallel_variant(op: int) -> Any:
-    """The parallel variant of operation ``op`` (see :func:`_chunk_slots`). ``op`` and
-    ``counts`` are constants of the compiled code (``op`` as in :func:`_fill`; the branch
-    on ``counts`` is dropped at compile time). Closure variables are plain values only:
-    Numba's disk cache hashes them, and a compiled function would hash differently in
-    every process."""
-    counts = op == _COUNT
-
-    def variant(x, keys):  # type: ignore[no-untyped-def]
-        x, keys = _contiguous(x, keys)
-        acc, base, size = _chunk_slots(x, keys, _op(op))
-        done = np.zeros(acc.shape[0], dtype=np.bool_)
-        for k in numba.prange(acc.shape[0]):
-            hi = min(x.shape[0], k * size + size)
-            done[k] = _update(x, keys, k * size, hi, op, acc[k], base) == 0
-        if acc.shape[0] == 0 or not done.all():
-            pair = _aggregate(x, keys, _op(op))
-        else:
-            pair = _merge_chunks(acc, base, _op(op), keys)
-        if counts:
-            return _as_counts(pair)
-        return pair
-
-    # Named for its operation: Numba's disk cache files are named by qualified name.
-    variant.__name__ = variant.__qualname__ = f"_group_{_NAMES[op]}_parallel"
-    return variant
-
-
-@group_sum_stage.variant("numba")
-def _group_sum_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_SUM))
-
-
-@group_mean_stage.variant("numba")
-def _group_mean_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_MEAN))
-
-
-@group_count_stage.variant("numba")
-def _group_count_numba(x, keys):
-    return _as_counts(_aggregate(*_contiguous(x, keys), _op(_COUNT)))
-
-
-@group_min_stage.variant("numba")
-def _group_min_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_MIN))
-
-
-@group_max_stage.variant("numba")
-def _group_max_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_MAX))
-
-
-@group_var_stage.variant("numba")
-def _group_var_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_VAR))
-
-
-@group_std_stage.variant("numba")
-def _group_std_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_STD))
-
-
-@group_first_stage.variant("numba")
-def _group_first_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_FIRST))
-
-
-@group_last_stage.variant("numba")
-def _group_last_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_LAST))
-
-
-@group_prod_stage.variant("numba")
-def _group_prod_numba(x, keys):
-    return _aggregate(*_contiguous(x, keys), _op(_PROD))
-
-
-for _stage, _code in (
-    (group_count_stage, _COUNT),
-    (group_min_stage, _MIN),
-    (group_max_stage, _MAX),
-    (group_first_stage, _FIRST),
-    (group_last_stage, _LAST),
-):
-    _stage.variant("numba", _parallel_variant(_code), parallel=True)
+_STAGES_BY_OP = (
+    group_sum_stage,
+    group_mean_stage,
+    group_count_stage,
+    group_min_stage,
+    group_max_stage,
+    group_var_stage,
+    group_std_stage,
+    group_first_stage,
+    group_last_stage,
+    group_prod_stage,
+)
+for _code, _stage in enumerate(_STAGES_BY_OP):
+    _ops = _kernels(_code)
+    _serial = _serial_variant(_code, _ops)
+    _compile.add_compiled(_stage, _serial, entry=_ops["_first_pass"])
+    if "_chunked" in _ops:
+        _parallel = _parallel_variant(_code, _ops, _serial)
+        _compile.add_compiled(_stage, _parallel, entry=_ops["_chunked"], parallel=True)
 
 
 STAGES: dict[str, vp.Stage] = {
@@ -845,7 +825,7 @@ def _integer_codes(keys: np.ndarray, need_uniques: bool) -> tuple[np.ndarray | N
     dtype = keys.dtype
     if dtype == np.bool_:
         keys = keys.view(np.uint8)
-    lo, hi = (int(v) for v in _key_range(keys, 0, n))
+    lo, hi = int(keys.min()), int(keys.max())  # NumPy: nothing to compile
     if hi - lo >= max(4 * n, 1 << 16):  # sparse keys: sort them
         uniques, inverse = np.unique(keys, return_inverse=True)
         return uniques, inverse.astype(np.int64).reshape(-1)

@@ -74,12 +74,12 @@ _STAGE: dict[str, Any] = {"chunkable": True, "auto": False}
 # -- kernels: plain loops writing into ``out`` ----------------------------------------------
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _minp(window, min_periods):
     return window if min_periods is None else min_periods
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _chunk(n, window):
     """Chunk length for the parallel variants: long enough that overlap costs little.
     (A window longer than the data counts as the data: ``8 * window`` must not overflow.)"""
@@ -209,7 +209,8 @@ def _var_add(v, nobs, mean_x, ssqdm, comp_add, window, inv_full, unstable):
 def _var_recompute(x, lo, hi, window, inv_full):
     """The state of the window ``x[lo:hi]`` added afresh, as pandas recomputes an unstable
     window (every running field restarts at zero; the run of equal values too)."""
-    nobs, mean_x, ssqdm, comp_add, same, prev = 0, 0.0, 0.0, 0.0, 0, np.nan
+    nobs, mean_x, ssqdm, comp_add = np.int64(0), 0.0, 0.0, 0.0
+    same, prev = np.int64(0), np.nan
     for j in range(lo, hi):
         v = x[j]
         if np.isfinite(v):
@@ -227,7 +228,7 @@ def _var_lane(x, window, minp, lo, hi, out, ddof, root, inv_full, inv_less, inv_
     update left the sum of squares ill-conditioned, as pandas does (after a value far
     larger than the others leaves the window). Returns whether the state ended finite."""
     start = max(0, lo - window + 1)
-    state = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
+    state = (np.int64(0), 0.0, 0.0, 0.0, 0.0, np.int64(0), np.nan)
     for i in range(start, hi):
         state, unstable = _var_step(x, i, start, window, state, inv_full, inv_less)
         if unstable:
@@ -279,8 +280,9 @@ def _var_core(x, window, minp, lo, mid, hi, out, ddof, root):
     inv_out = 1.0 / (window - ddof) if window > ddof else 0.0
     a_start = max(0, lo - window + 1)
     b_start = max(0, mid - window + 1) if hi > mid else hi
-    a = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
-    b = (0, 0.0, 0.0, 0.0, 0.0, 0, np.nan)
+    # int64 counts, not literal 0s: _var_step then has one signature for every call.
+    a = (np.int64(0), 0.0, 0.0, 0.0, 0.0, np.int64(0), np.nan)
+    b = a
     a_unstable = b_unstable = False  # a step that left its sum of squares ill-conditioned
     common = min(mid - a_start, hi - b_start)
     for j in range(common):
@@ -469,14 +471,14 @@ def rolling_var_stage(x, window, min_periods=None, ddof=1):
     return pd.Series(x).rolling(window, min_periods=min_periods).var(ddof=ddof).to_numpy()
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _pairs(n, window):
     """How many pairs of chunks ``n`` values make (see ``_pair``)."""
     size = _chunk(n, window)
     return (n + 2 * size - 1) // (2 * size)
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _pair(n, window, c):
     """``(lo, mid, hi)`` of the ``c``-th pair of chunks, which ``_var_core`` runs side by
     side. The serial variants run the pairs one after the other, the parallel ones in
